@@ -1,0 +1,42 @@
+import { CodecError } from './errors.ts';
+
+/**
+ * Turns message bodies into the text a transport carries and back. JSON is the default; pass
+ * another codec to producers and consumers alike (they must agree).
+ */
+export interface Codec {
+  /** A short name for errors and the `content-type` header, for example `application/json`. */
+  readonly contentType: string;
+  encode(body: unknown): string;
+  decode(text: string): unknown;
+}
+
+/** The default codec: `JSON.stringify` and `JSON.parse`. */
+export const jsonCodec: Codec = {
+  contentType: 'application/json',
+  encode(body) {
+    const text = JSON.stringify(body);
+    // JSON.stringify returns undefined for undefined, functions and symbols: nothing to send.
+    if (text === undefined) throw new TypeError(`${typeof body} has no JSON representation`);
+    return text;
+  },
+  decode: (text) => JSON.parse(text),
+};
+
+/** Encodes with `codec`, turning any failure into a {@link CodecError}. */
+export function encodeBody(codec: Codec, body: unknown): string {
+  try {
+    return codec.encode(body);
+  } catch (error) {
+    throw new CodecError('encode', codec.contentType, error);
+  }
+}
+
+/** Decodes with `codec`, turning any failure into a {@link CodecError}. */
+export function decodeBody(codec: Codec, text: string): unknown {
+  try {
+    return codec.decode(text);
+  } catch (error) {
+    throw new CodecError('decode', codec.contentType, error);
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Every error Missive throws or hands to a callback is a {@link MissiveError}: it has a stable
+ * string `code` to branch on, keeps the underlying error as `cause`, and carries the data a
+ * caller needs to act (the option, the destination, the attempt).
+ *
+ * Check errors with the brand guards ({@link isMissiveError}, {@link isMissiveErrorCode}) rather
+ * than `instanceof`: the guards keep working when two copies of Missive end up in one bundle.
+ *
+ * @module
+ */
+
+const BRAND = Symbol.for('missive.error');
+
+/** The stable codes of Missive's errors. Branch on these, never on messages. */
+export const ErrorCode = {
+  Configuration: 'MISSIVE_CONFIGURATION',
+  MessageTooLarge: 'MISSIVE_MESSAGE_TOO_LARGE',
+  InvalidMessage: 'MISSIVE_INVALID_MESSAGE',
+  Codec: 'MISSIVE_CODEC',
+  SendFailed: 'MISSIVE_SEND_FAILED',
+  RetryBudgetExhausted: 'MISSIVE_RETRY_BUDGET_EXHAUSTED',
+  Transport: 'MISSIVE_TRANSPORT',
+  Closed: 'MISSIVE_CLOSED',
+  RetryLater: 'MISSIVE_RETRY_LATER',
+  Unrecoverable: 'MISSIVE_UNRECOVERABLE',
+  IdempotencyConflict: 'MISSIVE_IDEMPOTENCY_CONFLICT',
+} as const;
+
+/** One of {@link ErrorCode}'s values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every Missive error. */
+export class MissiveError extends Error {
+  /** Stable identifier of the failure; see {@link ErrorCode}. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/**
+ * True when `error` is a Missive error, from this copy of Missive or any other.
+ *
+ * @example
+ * ```ts
+ * try { await producer.send(order); } catch (error) {
+ *   if (isMissiveError(error)) console.error(error.code, error.message);
+ * }
+ * ```
+ */
+export function isMissiveError(error: unknown): error is MissiveError {
+  return typeof error === 'object' && error !== null && BRAND in error;
+}
+
+/**
+ * True when `error` is a Missive error with the given code.
+ *
+ * @example
+ * ```ts
+ * if (isMissiveErrorCode(error, ErrorCode.MessageTooLarge)) shrink(order);
+ * ```
+ */
+export function isMissiveErrorCode<C extends ErrorCode>(error: unknown, code: C): error is MissiveError & { code: C } {
+  return isMissiveError(error) && error.code === code;
+}
+
+/** An option was missing, of the wrong type, or out of range. Thrown at construction. */
+export class ConfigurationError extends MissiveError {
+  /** The option's path, for example `retry.maxAttempts`. */
+  readonly option: string;
+  /** The value that was passed. */
+  readonly received: unknown;
+
+  constructor(option: string, received: unknown, expected: string) {
+    super(ErrorCode.Configuration, `Invalid option ${option}: ${describe(received)}. Expected ${expected}.`);
+    this.option = option;
+    this.received = received;
+  }
+}
+
+/** A message is larger than its destination accepts. Never retried. */
+export class MessageTooLargeError extends MissiveError {
+  readonly sizeBytes: number;
+  readonly limitBytes: number;
+  readonly destination: string;
+
+  constructor(destination: string, sizeBytes: number, limitBytes: number) {
+    super(
+      ErrorCode.MessageTooLarge,
+      `Message of ${sizeBytes} bytes exceeds the ${limitBytes}-byte limit of ${destination}. ` +
+        'Store the payload elsewhere (for example S3) and send a reference, or split the message.',
+    );
+    this.sizeBytes = sizeBytes;
+    this.limitBytes = limitBytes;
+    this.destination = destination;
+  }
+}
+
+/** One problem found by a schema, in the shape of Standard Schema's issues. */
+export interface ValidationIssue {
+  readonly message: string;
+  readonly path?: readonly PropertyKey[] | undefined;
+}
+
+/** A message body failed its schema. Never retried: the same body fails the same way. */
+export class InvalidMessageError extends MissiveError {
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(issues: readonly ValidationIssue[], context: string) {
+    const first = issues[0];
+    const where = first?.path?.length ? ` at ${first.path.map(String).join('.')}` : '';
+    super(
+      ErrorCode.InvalidMessage,
+      `Message body ${context} failed its schema with ${issues.length} issue(s)` +
+        (first ? `; first${where}: ${first.message}` : '') +
+        '. Fix the producer or the schema; a retry cannot help.',
+    );
+    this.issues = issues;
+  }
+}
+
+/** A body could not be encoded or decoded by the codec. Never retried. */
+export class CodecError extends MissiveError {
+  readonly direction: 'encode' | 'decode';
+
+  constructor(direction: 'encode' | 'decode', codec: string, cause: unknown) {
+    super(
+      ErrorCode.Codec,
+      `The ${codec} codec could not ${direction} the message body: ${messageOf(cause)}. ` +
+        (direction === 'encode'
+          ? 'Send a value the codec can represent (JSON: no BigInt, no cycles).'
+          : 'The producer used another codec or the body was corrupted; it was dead-lettered.'),
+      { cause },
+    );
+    this.direction = direction;
+  }
+}
+
+/** A send failed for good: permanently, or retryably with every attempt used. */
+export class SendFailedError extends MissiveError {
+  readonly destination: string;
+  readonly attempts: number;
+  /** Whether the last failure was of a kind that could succeed if tried later. */
+  readonly retryable: boolean;
+
+  constructor(destination: string, attempts: number, retryable: boolean, cause: unknown) {
+    super(ErrorCode.SendFailed, `Sending to ${destination} failed after ${attempts} attempt(s): ${messageOf(cause)}`, {
+      cause,
+    });
+    this.destination = destination;
+    this.attempts = attempts;
+    this.retryable = retryable;
+  }
+}
+
+/**
+ * A retry was refused because the shared retry budget is empty: the destination has been
+ * failing for a while, and more retries would only add load. Successes refill the budget.
+ */
+export class RetryBudgetExhaustedError extends MissiveError {
+  readonly destination: string;
+
+  constructor(destination: string, cause: unknown) {
+    super(
+      ErrorCode.RetryBudgetExhausted,
+      `Retry budget exhausted while sending to ${destination}; the last error was: ` +
+        `${messageOf(cause)}. The destination is failing repeatedly: check it, or raise ` +
+        'retryBudget.capacity if the failures are expected.',
+      { cause },
+    );
+    this.destination = destination;
+  }
+}
+
+/**
+ * A transport operation failed. `retryable` tells whether the same call may succeed later
+ * (throttling, a 5xx, a network error) or never will (a missing queue, a denied permission).
+ */
+export class TransportError extends MissiveError {
+  readonly destination: string;
+  readonly retryable: boolean;
+
+  constructor(destination: string, message: string, retryable: boolean, cause?: unknown) {
+    super(ErrorCode.Transport, message, { cause });
+    this.destination = destination;
+    this.retryable = retryable;
+  }
+}
+
+/** An operation was called on a producer, consumer or transport that is closed. */
+export class ClosedError extends MissiveError {
+  constructor(what: string) {
+    super(ErrorCode.Closed, `${what} is closed. Create a new one to send or receive again.`);
+  }
+}
+
+/**
+ * Throw from a handler to ask for another attempt after `delayMs`, instead of the backoff
+ * the consumer would compute. Attempts are still counted against `retry.maxAttempts`.
+ *
+ * @example
+ * ```ts
+ * if (rateLimited) throw new RetryLaterError('payment API rate limited', { delayMs: 30_000 });
+ * ```
+ */
+export class RetryLaterError extends MissiveError {
+  /** Delay before the next attempt, in milliseconds. */
+  readonly delayMs: number;
+
+  constructor(message: string, options: { delayMs: number; cause?: unknown }) {
+    super(ErrorCode.RetryLater, message, { cause: options.cause });
+    this.delayMs = options.delayMs;
+  }
+}
+
+/**
+ * Throw from a handler when retrying cannot help (a poison message, a business rule that
+ * rejects it). The message is dead-lettered at once with this error in its failure metadata.
+ *
+ * @example
+ * ```ts
+ * if (!order.customerId) throw new UnrecoverableError('order has no customer');
+ * ```
+ */
+export class UnrecoverableError extends MissiveError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Unrecoverable, message, options);
+  }
+}
+
+/** The same idempotency key arrived with a different payload: a misused key, not a duplicate. */
+export class IdempotencyConflictError extends MissiveError {
+  readonly key: string;
+
+  constructor(key: string) {
+    super(
+      ErrorCode.IdempotencyConflict,
+      `Idempotency key ${key} was already used for a different payload. ` +
+        'Derive the key from what makes the message unique, or send it under a new key.',
+    );
+    this.key = key;
+  }
+}
+
+/** The message of any thrown value, for composing error text. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}

@@ -1,0 +1,95 @@
+/**
+ * Failure metadata: why a message was dead-lettered, written into its headers so whoever
+ * inspects or redrives the dead-letter queue sees what happened without searching logs.
+ *
+ * @module
+ */
+import type { ValidationIssue } from './errors.ts';
+import type { Headers } from './message.ts';
+
+/** Why a message left the normal flow. */
+export const FailureReason = {
+  /** The handler failed on every one of `retry.maxAttempts` attempts. */
+  AttemptsExhausted: 'attempts-exhausted',
+  /** The handler threw an `UnrecoverableError`. */
+  Unrecoverable: 'unrecoverable',
+  /** The body could not be decoded, or failed its schema. */
+  InvalidBody: 'invalid-body',
+} as const;
+
+export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
+
+/** The header names failure metadata is written under. */
+export const FailureHeader = {
+  reason: 'missive-failure-reason',
+  errorName: 'missive-failure-error-name',
+  errorMessage: 'missive-failure-error-message',
+  attempts: 'missive-failure-attempts',
+  firstAttemptAt: 'missive-failure-first-attempt-at',
+  failedAt: 'missive-failure-failed-at',
+  source: 'missive-failure-source',
+  issues: 'missive-failure-issues',
+} as const;
+
+/** Longest error message kept in metadata, in characters; SQS attributes and HTTP headers are small. */
+const MAX_MESSAGE_CHARS = 1024;
+
+/** What went wrong with a message, as recorded when it is dead-lettered. */
+export interface FailureMetadata {
+  readonly reason: FailureReason;
+  readonly errorName: string;
+  readonly errorMessage: string;
+  /** Attempts made, the failing one included. */
+  readonly attempts: number;
+  /** When the first attempt started (the first receive), in milliseconds since the epoch. */
+  readonly firstAttemptAt: number;
+  /** When the last attempt failed, in milliseconds since the epoch. */
+  readonly failedAt: number;
+  /** The queue or endpoint the message was consumed from. */
+  readonly source: string;
+  /** Schema issues, for {@link FailureReason.InvalidBody}. */
+  readonly issues?: readonly ValidationIssue[] | undefined;
+}
+
+/** Writes `failure` into a copy of `headers`. Times are ISO 8601 strings. */
+export function withFailureHeaders(headers: Headers, failure: FailureMetadata): Headers {
+  const out: Record<string, string> = {
+    ...headers,
+    [FailureHeader.reason]: failure.reason,
+    [FailureHeader.errorName]: failure.errorName,
+    [FailureHeader.errorMessage]: truncate(failure.errorMessage),
+    [FailureHeader.attempts]: String(failure.attempts),
+    [FailureHeader.firstAttemptAt]: new Date(failure.firstAttemptAt).toISOString(),
+    [FailureHeader.failedAt]: new Date(failure.failedAt).toISOString(),
+    [FailureHeader.source]: failure.source,
+  };
+  if (failure.issues?.length) {
+    const issues = failure.issues.map((issue) => ({
+      message: issue.message,
+      ...(issue.path ? { path: issue.path.map(String) } : {}),
+    }));
+    out[FailureHeader.issues] = truncate(JSON.stringify(issues));
+  }
+  return out;
+}
+
+/** Reads failure metadata back from a dead-lettered message's headers, if it has any. */
+export function readFailureHeaders(headers: Headers): FailureMetadata | undefined {
+  const reason = headers[FailureHeader.reason] as FailureReason | undefined;
+  if (!reason) return undefined;
+  const issues = headers[FailureHeader.issues];
+  return {
+    reason,
+    errorName: headers[FailureHeader.errorName] ?? '',
+    errorMessage: headers[FailureHeader.errorMessage] ?? '',
+    attempts: Number(headers[FailureHeader.attempts]),
+    firstAttemptAt: Date.parse(headers[FailureHeader.firstAttemptAt] ?? ''),
+    failedAt: Date.parse(headers[FailureHeader.failedAt] ?? ''),
+    source: headers[FailureHeader.source] ?? '',
+    ...(issues ? { issues: JSON.parse(issues) as ValidationIssue[] } : {}),
+  };
+}
+
+function truncate(text: string): string {
+  return text.length <= MAX_MESSAGE_CHARS ? text : `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…`;
+}

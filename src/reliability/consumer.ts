@@ -1,0 +1,373 @@
+import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.ts';
+import { type Codec, jsonCodec } from '../codec.ts';
+import { ConfigurationError, messageOf, TransportError } from '../errors.ts';
+import { type FailureMetadata, withFailureHeaders } from '../failure.ts';
+import type { Message } from '../message.ts';
+import { functionOption, integerOption, requiredOption } from '../options.ts';
+import type { StandardSchemaV1 } from '../schema.ts';
+import type { Delivery, Receiver, Sender } from '../transports/contract.ts';
+import { type BackoffOptions, createBackoff } from './backoff.ts';
+import { decodeStep } from './decode.ts';
+import { type IdempotencyOptions, idempotencyStep } from './idempotency/step.ts';
+import { compose, type Outcome, type Process, type ProcessContext, type Step } from './pipeline.ts';
+import { retryStep } from './retry.ts';
+
+/** What a handler receives besides the message. */
+export interface HandlerContext {
+  /** 1 on the first delivery of this message, then one more per redelivery. */
+  readonly attempt: number;
+  /** Aborts when the consumer's stop deadline passes: stop work and throw. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Processes one message. Return (any value: it is stored as the idempotent result) to ack;
+ * throw to retry with backoff; throw `RetryLaterError` to choose the delay, or
+ * `UnrecoverableError` to dead-letter at once.
+ */
+export type Handler<Body> = (message: Message<Body>, context: HandlerContext) => unknown;
+
+/** Options of {@link createConsumer}. Durations are in milliseconds. */
+export interface ConsumerOptions<Body> {
+  /** Where messages come from: any {@link Receiver}. */
+  readonly transport: Receiver;
+  readonly handler: Handler<Body>;
+  /** Most handlers running at once. Default 10; 1 to 10 000. Prefetch never exceeds it. */
+  readonly concurrency?: number;
+  /** Most messages asked for per receive. Default 10 (SQS's maximum); 1 to 10 000. */
+  readonly batchSize?: number;
+  /** Receive loops running at once. Default `ceil(concurrency / batchSize)`. */
+  readonly pollers?: number;
+  /** Long-poll wait per receive, in milliseconds. Default 20 000. */
+  readonly waitTimeMs?: number;
+  /** Visibility timeout of received messages, in milliseconds. Default 30 000. */
+  readonly visibilityTimeoutMs?: number;
+  /** Extend visibility while a slow handler runs. Default true. */
+  readonly heartbeat?: boolean;
+  readonly retry?: {
+    /** Deliveries per message, the first included, before it is dead-lettered. Default 5. */
+    readonly maxAttempts?: number;
+    /** Delay before each retry. Default 1 000 ms doubling to at most 300 000 ms, full jitter. */
+    readonly backoff?: BackoffOptions;
+  };
+  /**
+   * Where dead letters go. Default the transport's own dead-letter queue (`deadLetter()`); a
+   * {@link Sender} here receives them instead, with failure metadata in their headers, and the
+   * original is deleted only once that send succeeded.
+   */
+  readonly deadLetter?: Sender;
+  /** Suppresses duplicates through an idempotency store. Default off. */
+  readonly idempotency?: IdempotencyOptions;
+  /** Validates bodies (Standard Schema: zod, valibot, arktype); invalid bodies are dead-lettered at once. */
+  readonly schema?: StandardSchemaV1<unknown, Body>;
+  /** Decodes bodies. Default JSON. */
+  readonly codec?: Codec;
+  /** How long `stop()` lets in-flight handlers finish before releasing their messages, in milliseconds. Default 30 000. */
+  readonly stopTimeoutMs?: number;
+  /** Receives errors outside handlers (a failed receive, ack or dead-letter send). Default `console.error`. */
+  readonly onError?: (error: Error) => void;
+  /** Clock for backoff, heartbeats and the stop deadline. Default the system clock. */
+  readonly clock?: Clock;
+  /** Random source for jitter, in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Counts since the consumer was created. */
+export interface ConsumerStats {
+  readonly received: number;
+  /** Handled successfully and acked. */
+  readonly acked: number;
+  /** Acked without running the handler, as duplicates of a completed key. */
+  readonly duplicates: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  /** Deliveries released unfinished by `stop()`. */
+  readonly released: number;
+  readonly inFlight: number;
+}
+
+/** Pulls messages from a receiver and runs a handler on each, reliably. */
+export interface Consumer {
+  /** Starts receiving. Calling it again while running does nothing. */
+  start(): void;
+  /**
+   * Stops receiving, lets in-flight handlers finish until `stopTimeoutMs`, releases the messages
+   * of those still running (visible again at once, for another worker), and resolves once every
+   * delivery is settled. Nothing is lost if the process exits after it resolves.
+   */
+  stop(): Promise<{ readonly released: number }>;
+  stats(): ConsumerStats;
+}
+
+interface InFlight {
+  readonly delivery: Delivery;
+  visibleUntil: number;
+  released: boolean;
+}
+
+const defaultOnError = (error: Error) => console.error(`[missive] ${error.message}`);
+
+/**
+ * Creates a consumer. Call `start()` to begin and `stop()` to drain.
+ *
+ * @example
+ * ```ts
+ * const consumer = createConsumer<Order>({
+ *   transport: queue,
+ *   concurrency: 20,
+ *   handler: async (message) => { await ship(message.body); },
+ * });
+ * consumer.start();
+ * process.once('SIGTERM', () => consumer.stop());
+ * ```
+ */
+export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): Consumer {
+  const receiver = requiredOption(
+    'transport',
+    options.transport,
+    'a Receiver, for example memoryQueue() or sqsQueue()',
+  );
+  if (typeof receiver.receive !== 'function')
+    throw new ConfigurationError('transport', receiver, 'a Receiver with a receive() method');
+  const handler = requiredOption('handler', options.handler, 'a function (message, context) => result');
+  functionOption('handler', handler, handler);
+  const concurrency = integerOption('concurrency', options.concurrency, 10, 1, 10_000);
+  const batchSize = integerOption('batchSize', options.batchSize, 10, 1, 10_000);
+  const pollers = integerOption('pollers', options.pollers, Math.ceil(concurrency / batchSize), 1, concurrency);
+  const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 0);
+  const visibilityTimeoutMs = integerOption('visibilityTimeoutMs', options.visibilityTimeoutMs, 30_000, 1);
+  const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 5, 1, 1_000);
+  const backoff = createBackoff(
+    { initialDelayMs: 1_000, maxDelayMs: 300_000, ...options.retry?.backoff },
+    'retry.backoff',
+  );
+  const stopTimeoutMs = integerOption('stopTimeoutMs', options.stopTimeoutMs, 30_000, 0);
+  const onError = functionOption('onError', options.onError, defaultOnError);
+  const clock = options.clock ?? systemClock;
+  const random = functionOption('random', options.random, Math.random);
+  const deadLetterSender = options.deadLetter;
+  if (!deadLetterSender && !receiver.features.deadLetter) {
+    throw new ConfigurationError(
+      'deadLetter',
+      undefined,
+      `a dead-letter destination: give ${receiver.source} a dead-letter queue, or pass a Sender as deadLetter`,
+    );
+  }
+
+  const steps: Step[] = [decodeStep(options.codec ?? jsonCodec, options.schema)];
+  if (options.idempotency) {
+    const { store, key = (message: Message<unknown>) => message.idempotencyKey } = options.idempotency;
+    requiredOption('idempotency.store', store, 'an IdempotencyStore, for example memoryIdempotencyStore()');
+    const leaseMs = integerOption('idempotency.leaseMs', options.idempotency.leaseMs, 60_000, 1);
+    steps.push(idempotencyStep(store, key, leaseMs, () => clock.now()));
+  }
+  steps.push(retryStep(maxAttempts, backoff, random));
+  const callHandler: Process = async (context) => {
+    const result = await handler(context.message as Message<Body>, {
+      attempt: context.delivery.attempt,
+      signal: context.signal,
+    });
+    return { status: 'ack', result };
+  };
+  const process = compose(steps, callHandler);
+
+  const stats = { received: 0, acked: 0, duplicates: 0, retried: 0, deadLettered: 0, released: 0 };
+  const inFlight = new Set<InFlight>();
+  let running = false;
+  let pollAbort = new AbortController();
+  let handlerAbort = new AbortController();
+  let reserved = 0;
+  let slotWaiters: (() => void)[] = [];
+  let drainWaiters: (() => void)[] = [];
+  let loops: Promise<void>[] = [];
+  let heartbeatTimer: TimerHandle | undefined;
+  let stopping: Promise<{ released: number }> | undefined;
+
+  const report = (error: unknown) => {
+    try {
+      onError(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // A throwing error callback must not take the consumer down.
+    }
+  };
+
+  const freeSlot = () => {
+    const waiters = slotWaiters;
+    slotWaiters = [];
+    for (const wake of waiters) wake();
+    if (inFlight.size === 0) {
+      const drained = drainWaiters;
+      drainWaiters = [];
+      for (const wake of drained) wake();
+    }
+  };
+
+  const deadLetter = async (delivery: Delivery, outcome: Outcome & { status: 'dead-letter' }) => {
+    const failure: FailureMetadata = {
+      reason: outcome.reason,
+      errorName: outcome.error.name,
+      errorMessage: outcome.error.message,
+      attempts: delivery.attempt,
+      firstAttemptAt: delivery.firstReceivedAt,
+      failedAt: clock.now(),
+      source: receiver.source,
+      ...('issues' in outcome.error ? { issues: outcome.error.issues as FailureMetadata['issues'] } : {}),
+    };
+    if (!deadLetterSender) return delivery.deadLetter(failure);
+    const [sent] = await deadLetterSender.send([
+      { ...delivery.envelope, headers: withFailureHeaders(delivery.envelope.headers, failure) },
+    ]);
+    if (sent?.status !== 'accepted') {
+      // Keep the original: it comes back after the backoff and is dead-lettered again then.
+      await delivery.retry({ delayMs: backoff.delayMs(delivery.attempt, undefined, random) });
+      throw new TransportError(
+        deadLetterSender.destination,
+        `Dead-letter send to ${deadLetterSender.destination} failed (${sent ? messageOf(sent.error) : 'no outcome'}); message ${delivery.envelope.id} stays on ${receiver.source} and will be retried.`,
+        true,
+        sent && 'error' in sent ? sent.error : undefined,
+      );
+    }
+    return delivery.ack();
+  };
+
+  const settle = (entry: InFlight, outcome: Outcome): Promise<void> => {
+    const { delivery } = entry;
+    if (entry.released) return Promise.resolve();
+    switch (outcome.status) {
+      case 'ack':
+        if (outcome.duplicate) stats.duplicates++;
+        else stats.acked++;
+        return delivery.ack();
+      case 'retry':
+        stats.retried++;
+        return delivery.retry({ delayMs: outcome.delayMs });
+      case 'dead-letter':
+        stats.deadLettered++;
+        return deadLetter(delivery, outcome);
+    }
+  };
+
+  const dispatch = (delivery: Delivery) => {
+    stats.received++;
+    const entry: InFlight = { delivery, visibleUntil: clock.now() + visibilityTimeoutMs, released: false };
+    inFlight.add(entry);
+    const context: ProcessContext = { delivery, source: receiver.source, signal: handlerAbort.signal };
+    process(context)
+      .catch((error: unknown): Outcome => {
+        // A step failed outside the handler (a store outage, say): retry, never lose the message.
+        report(error);
+        return {
+          status: 'retry',
+          delayMs: backoff.delayMs(delivery.attempt, undefined, random),
+          error: error as Error,
+        };
+      })
+      .then((outcome) => settle(entry, outcome))
+      .catch(report)
+      .finally(() => {
+        inFlight.delete(entry);
+        freeSlot();
+      });
+  };
+
+  const waitForSlot = () => new Promise<void>((resolve) => slotWaiters.push(resolve));
+
+  const poll = async () => {
+    let failures = 0;
+    while (running) {
+      const free = concurrency - inFlight.size - reserved;
+      if (free <= 0) {
+        await waitForSlot();
+        continue;
+      }
+      const wanted = Math.min(free, batchSize);
+      reserved += wanted;
+      let deliveries: Delivery[];
+      try {
+        deliveries = await receiver.receive({
+          maxMessages: wanted,
+          waitTimeMs,
+          visibilityTimeoutMs,
+          signal: pollAbort.signal,
+        });
+        failures = 0;
+      } catch (error) {
+        reserved -= wanted;
+        report(error);
+        await sleep(clock, backoff.delayMs(++failures, undefined, random), pollAbort.signal).catch(() => undefined);
+        continue;
+      }
+      reserved -= wanted;
+      for (const delivery of deliveries) dispatch(delivery);
+    }
+  };
+
+  const heartbeat = () => {
+    heartbeatTimer = undefined;
+    const now = clock.now();
+    for (const entry of inFlight) {
+      // Extend well before expiry: once the visibility lapses, another worker may take the message.
+      if (!entry.released && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
+        entry.visibleUntil = now + visibilityTimeoutMs;
+        entry.delivery.extendVisibility(visibilityTimeoutMs).catch(report);
+      }
+    }
+    if (running || inFlight.size > 0) scheduleHeartbeat();
+  };
+
+  const scheduleHeartbeat = () => {
+    if (options.heartbeat === false || heartbeatTimer !== undefined) return;
+    heartbeatTimer = clock.setTimeout(heartbeat, Math.max(1, Math.floor(visibilityTimeoutMs / 4)));
+  };
+
+  const drained = (timeoutMs: number) =>
+    new Promise<boolean>((resolve) => {
+      if (inFlight.size === 0) return resolve(true);
+      const timer = clock.setTimeout(() => resolve(false), timeoutMs);
+      drainWaiters.push(() => {
+        clock.clearTimeout(timer);
+        resolve(true);
+      });
+    });
+
+  const stopNow = async () => {
+    running = false;
+    pollAbort.abort();
+    freeSlot();
+    await Promise.all(loops);
+    let released = 0;
+    if (!(await drained(stopTimeoutMs))) {
+      handlerAbort.abort(new Error('Consumer stopped: the stop deadline passed'));
+      const releases: Promise<void>[] = [];
+      for (const entry of inFlight) {
+        entry.released = true;
+        released++;
+        releases.push(entry.delivery.retry({ delayMs: 0 }).catch(report));
+      }
+      await Promise.all(releases);
+    }
+    stats.released += released;
+    if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer);
+    heartbeatTimer = undefined;
+    return { released };
+  };
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      stopping = undefined;
+      pollAbort = new AbortController();
+      handlerAbort = new AbortController();
+      loops = Array.from({ length: pollers }, () => poll());
+      scheduleHeartbeat();
+    },
+    stop() {
+      stopping ??= stopNow();
+      return stopping;
+    },
+    stats() {
+      return { ...stats, inFlight: inFlight.size };
+    },
+  };
+}

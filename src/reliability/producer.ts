@@ -1,0 +1,302 @@
+import pRetry from 'p-retry';
+import { type Clock, sleep, systemClock } from '../clock.ts';
+import { type Codec, encodeBody, jsonCodec } from '../codec.ts';
+import {
+  ClosedError,
+  ConfigurationError,
+  isMissiveError,
+  RetryBudgetExhaustedError,
+  SendFailedError,
+  TransportError,
+} from '../errors.ts';
+import { uuidv7 } from '../id.ts';
+import type { Headers, OutgoingEnvelope } from '../message.ts';
+import { choiceOption, functionOption, integerOption, requiredOption } from '../options.ts';
+import { type StandardSchemaV1, validate } from '../schema.ts';
+import type { Sender, SendOutcome } from '../transports/contract.ts';
+import { type Backoff, type BackoffOptions, createBackoff } from './backoff.ts';
+import { createRetryBudget, type RetryBudget } from './retry-budget.ts';
+
+/** Per-message options of {@link Producer.send}. */
+export interface SendOptions {
+  /** The message id. Default a new UUIDv7. Reuse an id only to resend the same message. */
+  readonly id?: string;
+  /** Headers to send with the message; names are lower-cased by convention. */
+  readonly headers?: Headers;
+  /** The key consumers recognise duplicates by. Default the message id. */
+  readonly idempotencyKey?: string;
+  /** Keep the message invisible for this long after it is accepted, in milliseconds. */
+  readonly delayMs?: number;
+  /** The FIFO message group; required by FIFO destinations. */
+  readonly groupId?: string;
+  /** Stops retrying; the send then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** The result of sending one message of a batch. A tagged union on `status`. */
+export type BatchItemResult =
+  | { readonly status: 'sent'; readonly id: string }
+  | { readonly status: 'failed'; readonly id: string; readonly error: Error };
+
+/** Options of {@link createProducer}. */
+export interface ProducerOptions<Body> {
+  /** Where messages go: any {@link Sender} (a memory queue, an SQS queue, a webhook target). */
+  readonly transport: Sender;
+  /** Encodes bodies. Default JSON. */
+  readonly codec?: Codec;
+  /** Validates bodies before sending, through the Standard Schema interface (zod, valibot, arktype). */
+  readonly schema?: StandardSchemaV1<Body>;
+  /** Retries of retryable failures. */
+  readonly retry?: {
+    /** Attempts per message, the first included. Default 3; 1 disables retries. */
+    readonly maxAttempts?: number;
+    /** Delays between attempts. Default 100 ms doubling to at most 5 000 ms, full jitter. */
+    readonly backoff?: BackoffOptions;
+  };
+  /** The budget retries draw from; share one between producers. Default a budget of its own; `false` for none. */
+  readonly retryBudget?: RetryBudget | false;
+  /**
+   * `'confirmed'` (default): `send` resolves once the destination accepted the message.
+   * `'fire-and-forget'`: `send` resolves at once; retries go on in the background, failures go
+   * to `onError`, and `close()` waits for every pending send.
+   */
+  readonly mode?: 'confirmed' | 'fire-and-forget';
+  /** Receives failed fire-and-forget sends. Default: written to stderr with `console.error`. */
+  readonly onError?: (error: Error, message: { readonly id: string; readonly body: unknown }) => void;
+  /** Clock for backoff delays. Default the system clock. */
+  readonly clock?: Clock;
+}
+
+/** Sends messages through a transport with retries, backoff and a retry budget. */
+export interface Producer<Body> {
+  /**
+   * Sends one message. Resolves with its id once the destination accepted it (or at once in
+   * fire-and-forget mode); rejects with {@link SendFailedError}, {@link RetryBudgetExhaustedError},
+   * or a validation error naming the problem.
+   */
+  send(body: Body, options?: SendOptions): Promise<{ readonly id: string }>;
+  /** Sends several messages in one transport call, retrying only those that failed retryably. */
+  sendBatch(
+    items: readonly ({ readonly body: Body } & Omit<SendOptions, 'signal'>)[],
+    options?: { signal?: AbortSignal },
+  ): Promise<BatchItemResult[]>;
+  /** Waits for pending fire-and-forget sends; later sends reject with {@link ClosedError}. */
+  close(): Promise<void>;
+}
+
+const defaultOnError = (error: Error, message: { id: string }) => {
+  console.error(`[missive] fire-and-forget send of message ${message.id} failed: ${error.message}`);
+};
+
+/**
+ * Creates a producer.
+ *
+ * @example
+ * ```ts
+ * const producer = createProducer<Order>({ transport: queue, retry: { maxAttempts: 5 } });
+ * const { id } = await producer.send({ orderId: 'o-1', total: 42 }, { idempotencyKey: 'o-1' });
+ * ```
+ */
+export function createProducer<Body = unknown>(options: ProducerOptions<Body>): Producer<Body> {
+  const transport = requiredOption('transport', options.transport, 'a Sender, for example memoryQueue() or sqsQueue()');
+  if (typeof transport.send !== 'function')
+    throw new ConfigurationError('transport', transport, 'a Sender with a send() method');
+  const codec = options.codec ?? jsonCodec;
+  const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 3, 1, 100);
+  const backoff = createBackoff({ maxDelayMs: 5_000, ...options.retry?.backoff }, 'retry.backoff');
+  const budget = options.retryBudget === false ? undefined : (options.retryBudget ?? createRetryBudget());
+  const mode = choiceOption('mode', options.mode, 'confirmed', ['confirmed', 'fire-and-forget']);
+  const onError = functionOption('onError', options.onError, defaultOnError);
+  const clock = options.clock ?? systemClock;
+  const schema = options.schema;
+  const pending = new Set<Promise<unknown>>();
+  let closed = false;
+
+  const check = (body: Body) => (schema ? validate(schema, body, `sent to ${transport.destination}`) : undefined);
+
+  const envelope = (body: Body, item: Omit<SendOptions, 'signal'>): OutgoingEnvelope => {
+    const id = item.id ?? uuidv7();
+    return {
+      id,
+      body: encodeBody(codec, body),
+      headers: item.headers ?? {},
+      idempotencyKey: item.idempotencyKey ?? id,
+      createdAt: clock.now(),
+      groupId: item.groupId,
+      delayMs: item.delayMs,
+    };
+  };
+
+  const deliver = (envelopes: OutgoingEnvelope[], signal: AbortSignal | undefined) =>
+    sendWithRetries(transport, envelopes, { maxAttempts, backoff, budget, clock, signal });
+
+  const ensureOpen = () => {
+    if (closed) throw new ClosedError(`Producer for ${transport.destination}`);
+  };
+
+  return {
+    async send(body, sendOptions = {}) {
+      ensureOpen();
+      await check(body);
+      const message = envelope(body, sendOptions);
+      const sending = deliver([message], sendOptions.signal).then(([result]) => {
+        if (result?.status === 'failed') throw result.error;
+        return { id: message.id };
+      });
+      if (mode === 'confirmed') return sending;
+      const tracked = sending
+        .catch((error: Error) => onError(error, { id: message.id, body }))
+        .finally(() => pending.delete(tracked));
+      pending.add(tracked);
+      return { id: message.id };
+    },
+
+    async sendBatch(items, batchOptions = {}) {
+      ensureOpen();
+      if (items.length === 0) return [];
+      if (schema) await Promise.all(items.map((item) => check(item.body)));
+      return deliver(
+        items.map((item) => envelope(item.body, item)),
+        batchOptions.signal,
+      );
+    },
+
+    async close() {
+      closed = true;
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+interface RetryPlan {
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly budget: RetryBudget | undefined;
+  readonly clock: Clock;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Raised inside the retry loop when some envelopes are still retryable. */
+class StillRetryable extends Error {
+  readonly lastError: Error;
+  constructor(lastError: Error) {
+    super(lastError.message);
+    this.lastError = lastError;
+  }
+}
+
+/**
+ * Sends `envelopes`, retrying only the retryable failures with backoff, within the budget.
+ * The first attempt runs directly; p-retry drives the attempts after it.
+ */
+async function sendWithRetries(
+  transport: Sender,
+  envelopes: OutgoingEnvelope[],
+  plan: RetryPlan,
+): Promise<BatchItemResult[]> {
+  const results: BatchItemResult[] = new Array(envelopes.length);
+  let remaining = envelopes.map((envelope, index) => ({ envelope, index }));
+  let lastError: Error | undefined;
+  let attempt = 0;
+
+  const attemptOnce = async () => {
+    attempt++;
+    const outcomes = await callSender(
+      transport,
+      remaining.map((r) => r.envelope),
+      plan.signal,
+    );
+    const retryable: typeof remaining = [];
+    for (let i = 0; i < remaining.length; i++) {
+      const { envelope, index } = remaining[i] as (typeof remaining)[number];
+      const outcome = outcomes[i] as SendOutcome;
+      if (outcome.status === 'accepted') {
+        results[index] = { status: 'sent', id: envelope.id };
+        plan.budget?.recordSuccess();
+      } else if (outcome.status === 'permanent') {
+        results[index] = {
+          status: 'failed',
+          id: envelope.id,
+          error: new SendFailedError(transport.destination, attempt, false, outcome.error),
+        };
+      } else {
+        lastError = outcome.error;
+        retryable.push(remaining[i] as (typeof remaining)[number]);
+      }
+    }
+    remaining = retryable;
+    if (remaining.length > 0) throw new StillRetryable(lastError as Error);
+  };
+
+  const failRemaining = (error: Error) => {
+    for (const { index } of remaining)
+      results[index] = { status: 'failed', id: (envelopes[index] as OutgoingEnvelope).id, error };
+  };
+
+  try {
+    await attemptOnce();
+    return results;
+  } catch (error) {
+    if (!(error instanceof StillRetryable)) throw error;
+  }
+  if (plan.maxAttempts === 1) {
+    failRemaining(new SendFailedError(transport.destination, attempt, true, lastError));
+    return results;
+  }
+
+  let previousDelayMs: number | undefined;
+  const retryOnce = async () => {
+    previousDelayMs = await waitBeforeRetry(transport, plan, attempt, previousDelayMs, lastError as Error);
+    await attemptOnce();
+  };
+  try {
+    // p-retry counts the attempts after the first; the backoff sleep runs inside each, on our clock.
+    await pRetry(retryOnce, {
+      retries: plan.maxAttempts - 2,
+      minTimeout: 0,
+      maxTimeout: 0,
+      ...(plan.signal ? { signal: plan.signal } : {}),
+      shouldRetry: ({ error }) => error instanceof StillRetryable,
+    });
+  } catch (error) {
+    if (error instanceof StillRetryable)
+      failRemaining(new SendFailedError(transport.destination, attempt, true, error.lastError));
+    else if (error instanceof RetryBudgetExhaustedError) failRemaining(error);
+    else throw error;
+  }
+  return results;
+}
+
+/** Takes a retry from the budget and sleeps the backoff; returns the delay slept. */
+async function waitBeforeRetry(
+  transport: Sender,
+  plan: RetryPlan,
+  attempt: number,
+  previousDelayMs: number | undefined,
+  lastError: Error,
+): Promise<number> {
+  if (plan.budget && !plan.budget.tryAcquire()) throw new RetryBudgetExhaustedError(transport.destination, lastError);
+  const delayMs = plan.backoff.delayMs(attempt, previousDelayMs);
+  await sleep(plan.clock, delayMs, plan.signal);
+  return delayMs;
+}
+
+/** Calls the transport; a rejected call counts as a retryable or permanent failure of every envelope. */
+async function callSender(
+  transport: Sender,
+  envelopes: OutgoingEnvelope[],
+  signal: AbortSignal | undefined,
+): Promise<SendOutcome[]> {
+  try {
+    return await transport.send(envelopes, signal ? { signal } : undefined);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    const retryable = !(isMissiveError(failure) && failure instanceof TransportError && !failure.retryable);
+    return envelopes.map((envelope) =>
+      retryable
+        ? { status: 'retryable', id: envelope.id, error: failure }
+        : { status: 'permanent', id: envelope.id, error: failure },
+    );
+  }
+}

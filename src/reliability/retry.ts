@@ -1,0 +1,27 @@
+import { RetryLaterError, UnrecoverableError } from '../errors.ts';
+import { FailureReason } from '../failure.ts';
+import type { Backoff } from './backoff.ts';
+import type { Outcome, Step } from './pipeline.ts';
+
+/**
+ * Turns what the handler did into an outcome: returned → ack; threw {@link UnrecoverableError}
+ * → dead-letter; threw {@link RetryLaterError} → retry after its delay; threw anything else →
+ * retry after the backoff for this attempt. With `maxAttempts` used, a failure dead-letters.
+ */
+export function retryStep(maxAttempts: number, backoff: Backoff, random: () => number = Math.random): Step {
+  return (next) => async (context) => {
+    try {
+      return await next(context);
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      return classify(error, context.delivery.attempt, maxAttempts, backoff, random);
+    }
+  };
+}
+
+function classify(error: Error, attempt: number, maxAttempts: number, backoff: Backoff, random: () => number): Outcome {
+  if (error instanceof UnrecoverableError) return { status: 'dead-letter', reason: FailureReason.Unrecoverable, error };
+  if (attempt >= maxAttempts) return { status: 'dead-letter', reason: FailureReason.AttemptsExhausted, error };
+  const delayMs = error instanceof RetryLaterError ? error.delayMs : backoff.delayMs(attempt, undefined, random);
+  return { status: 'retry', delayMs, error };
+}
