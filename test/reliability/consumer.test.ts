@@ -1,0 +1,265 @@
+import {
+  ConfigurationError,
+  type Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  createProducer,
+  type Delivery,
+  FailureReason,
+  type IdempotencyStore,
+  memoryIdempotencyStore,
+  type Receiver,
+  RetryLaterError,
+  readFailureHeaders,
+} from 'missive';
+import { ManualClock, type MemoryQueue, memoryQueue } from 'missive/memory';
+import { afterEach, describe, expect, it } from 'vitest';
+import { flakySender } from '../helpers/flaky-sender.ts';
+
+const clock = new ManualClock();
+const running: Consumer[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((consumer) => consumer.stop()));
+});
+
+function setup(options: Partial<ConsumerOptions<number>> = {}, queueOptions: { visibilityTimeoutMs?: number } = {}) {
+  const dlq = memoryQueue({ clock });
+  const queue = memoryQueue({ clock, deadLetterQueue: dlq, ...queueOptions });
+  const start = (handler: ConsumerOptions<number>['handler']) => {
+    const consumer = createConsumer<number>({
+      transport: queue,
+      clock,
+      waitTimeMs: 1_000,
+      retry: { maxAttempts: 3, backoff: { initialDelayMs: 100, maxDelayMs: 100, jitter: 'none' } },
+      handler,
+      ...options,
+    });
+    running.push(consumer);
+    consumer.start();
+    return consumer;
+  };
+  return {
+    queue,
+    dlq,
+    start,
+    send: (bodies: number[]) =>
+      createProducer<number>({ transport: queue }).sendBatch(bodies.map((body) => ({ body }))),
+  };
+}
+
+/** A promise with its resolve function, to hold a handler open. */
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+describe('consumer', () => {
+  it('never runs more handlers, nor holds more messages, than its concurrency', async () => {
+    const { queue, send, start } = setup({ concurrency: 4, batchSize: 3 });
+    await send(Array.from({ length: 50 }, (_, i) => i));
+    const hold = gate();
+    let active = 0;
+    let peak = 0;
+    const consumer = start(async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await hold.promise;
+      active--;
+    });
+    await clock.advance(10);
+    expect(active).toBe(4);
+    expect(queue.counts()).toMatchObject({ inFlight: 4, visible: 46 });
+    hold.open();
+    await clock.advanceUntil(() => consumer.stats().acked === 50);
+    expect(peak).toBe(4);
+  });
+
+  it('extends visibility while a slow handler runs, so the message is not redelivered', async () => {
+    const { queue, send, start } = setup({ visibilityTimeoutMs: 1_000 }, { visibilityTimeoutMs: 1_000 });
+    await send([1]);
+    const hold = gate();
+    const attempts: number[] = [];
+    const consumer = start(async (_message, { attempt }) => {
+      attempts.push(attempt);
+      await hold.promise;
+    });
+    await clock.advance(10_000);
+    expect(queue.counts().inFlight).toBe(1);
+    hold.open();
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    expect(attempts).toEqual([1]);
+  });
+
+  it('retries after the delay a RetryLaterError asks for', async () => {
+    const { send, start } = setup();
+    await send([1]);
+    const seenAt: number[] = [];
+    const consumer = start(() => {
+      seenAt.push(clock.now());
+      if (seenAt.length === 1) throw new RetryLaterError('rate limited', { delayMs: 7_000 });
+    });
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    expect((seenAt[1] as number) - (seenAt[0] as number)).toBeGreaterThanOrEqual(7_000);
+    expect((seenAt[1] as number) - (seenAt[0] as number)).toBeLessThan(8_000);
+  });
+
+  it('survives handlers that throw synchronously or throw non-errors', async () => {
+    const { dlq, send, start } = setup({ retry: { maxAttempts: 1 } });
+    await send([1, 2, 3]);
+    const consumer = start((message) => {
+      if (message.body === 1) throw 'a string';
+      if (message.body === 2) throw null;
+      return 'ok';
+    });
+    await clock.advanceUntil(() => consumer.stats().deadLettered === 2 && consumer.stats().acked === 1);
+    const dead = await dlq.receive({ maxMessages: 10, waitTimeMs: 0 });
+    expect(dead.map((d) => readFailureHeaders(d.envelope.headers)?.errorMessage).sort()).toEqual(['a string', 'null']);
+  });
+
+  it('keeps polling after a failed receive, reporting the error', async () => {
+    const { queue, send } = setup();
+    let failuresLeft = 2;
+    const flaky: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: (options) => (failuresLeft-- > 0 ? Promise.reject(new Error('network down')) : queue.receive(options)),
+    };
+    const errors: string[] = [];
+    const handled: number[] = [];
+    const consumer = createConsumer<number>({
+      transport: flaky,
+      clock,
+      onError: (e) => errors.push(e.message),
+      handler: (m) => void handled.push(m.body),
+    });
+    running.push(consumer);
+    consumer.start();
+    await send([42]);
+    await clock.advanceUntil(() => handled.length === 1);
+    expect(errors).toEqual(['network down', 'network down']);
+  });
+
+  it('on stop, releases messages whose handlers outlive the deadline, for another worker at once', async () => {
+    const { queue, send, start } = setup({ stopTimeoutMs: 5_000, concurrency: 2 });
+    await send([1, 2, 3]);
+    const aborted: boolean[] = [];
+    const consumer = start(async (_message, { signal }) => {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      aborted.push(signal.aborted);
+      throw signal.reason;
+    });
+    await clock.advance(10);
+    const stopping = consumer.stop();
+    await clock.advance(5_000);
+    expect(await stopping).toEqual({ released: 2 });
+    expect(aborted).toEqual([true, true]);
+    expect(queue.counts()).toEqual({ visible: 3, inFlight: 0, delayed: 0 });
+    const again = await queue.receive({ maxMessages: 10, waitTimeMs: 0 });
+    expect(again.map((d) => d.attempt).sort()).toEqual([1, 2, 2]);
+  });
+
+  it('sends dead letters to an explicit sender, deleting the original only once that succeeded', async () => {
+    const queue = memoryQueue({ clock });
+    const target = memoryQueue({ clock });
+    let refuse = true;
+    const { sender } = flakySender(target, () => (refuse ? 'retryable' : 'pass'));
+    const errors: Error[] = [];
+    const consumer = createConsumer<number>({
+      transport: queue,
+      deadLetter: sender,
+      clock,
+      retry: { maxAttempts: 1, backoff: { initialDelayMs: 100, maxDelayMs: 100 } },
+      onError: (error) => errors.push(error),
+      handler: () => {
+        throw new Error('broken');
+      },
+    });
+    running.push(consumer);
+    await createProducer({ transport: queue }).send(1);
+    consumer.start();
+    await clock.advanceUntil(() => errors.length === 1);
+    expect(errors[0]?.message).toMatch(/Dead-letter send to .* failed .* stays on/);
+    expect(target.counts().visible).toBe(0);
+    expect(queue.counts().inFlight + queue.counts().delayed + queue.counts().visible).toBe(1);
+    refuse = false;
+    await clock.advanceUntil(() => target.counts().visible === 1);
+    await clock.advance(100);
+    expect(queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    const [dead] = await target.receive({ maxMessages: 1, waitTimeMs: 0 });
+    expect(readFailureHeaders(dead?.envelope.headers ?? {})?.reason).toBe(FailureReason.AttemptsExhausted);
+  });
+
+  it('retries a duplicate that arrives while the first is in progress, then acks it as a duplicate', async () => {
+    const { send, start } = setup({
+      concurrency: 2,
+      idempotency: { store: memoryIdempotencyStore({ clock }), key: () => 'same-key', leaseMs: 5_000 },
+    });
+    await send([1, 2]);
+    const hold = gate();
+    let runs = 0;
+    const consumer = start(async () => {
+      runs++;
+      await hold.promise;
+    });
+    await clock.advanceUntil(() => consumer.stats().retried === 1);
+    hold.open();
+    await clock.advanceUntil(() => consumer.stats().acked === 1 && consumer.stats().duplicates === 1);
+    expect(runs).toBe(1);
+  });
+
+  it('leaves the message for redelivery when the idempotency store fails', async () => {
+    const store = memoryIdempotencyStore({ clock });
+    let outage = true;
+    const flakyStore: IdempotencyStore = {
+      ...store,
+      begin: (key, options) => (outage ? Promise.reject(new Error('store unreachable')) : store.begin(key, options)),
+    };
+    const errors: string[] = [];
+    const { send, start } = setup({ idempotency: { store: flakyStore }, onError: (e) => errors.push(e.message) });
+    await send([1]);
+    const handled: number[] = [];
+    const consumer = start((message) => void handled.push(message.body));
+    await clock.advanceUntil(() => consumer.stats().retried === 1);
+    expect(handled).toEqual([]);
+    outage = false;
+    await clock.advanceUntil(() => handled.length === 1);
+    expect(errors).toEqual(['store unreachable']);
+  });
+
+  it('settles a delivery once, even if settled again by hand', async () => {
+    const { queue, send, start } = setup();
+    await send([1]);
+    let captured: Delivery | undefined;
+    const realReceive = queue.receive.bind(queue);
+    (queue as { receive: MemoryQueue['receive'] }).receive = async (options) => {
+      const deliveries = await realReceive(options);
+      captured ??= deliveries[0];
+      return deliveries;
+    };
+    const consumer = start(() => undefined);
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    await expect(captured?.ack()).resolves.toBeUndefined();
+    await expect(captured?.retry({ delayMs: 0 })).resolves.toBeUndefined();
+    expect(queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it.each([
+    [{ concurrency: 0 }, 'Invalid option concurrency: 0. Expected an integer from 1 to 10,000.'],
+    [{ retry: { maxAttempts: -1 } }, 'Invalid option retry.maxAttempts: -1. Expected an integer from 1 to 1,000.'],
+    [{ retry: { backoff: { jitter: 'random' } } }, /retry\.backoff\.jitter: "random"/],
+    [{ handler: undefined }, /Invalid option handler: undefined/],
+    [{ transport: memoryQueue() }, /Invalid option deadLetter: undefined\. Expected a dead-letter destination/],
+  ])('rejects invalid options %o at construction', (overrides, message) => {
+    const options = {
+      transport: memoryQueue({ deadLetterQueue: memoryQueue() }),
+      handler: () => undefined,
+      ...overrides,
+    } as never;
+    expect(() => createConsumer(options)).toThrow(ConfigurationError);
+    expect(() => createConsumer(options)).toThrow(message);
+  });
+});
