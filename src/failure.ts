@@ -63,13 +63,9 @@ export function withFailureHeaders(headers: Headers, failure: FailureMetadata): 
     [FailureHeader.failedAt]: new Date(failure.failedAt).toISOString(),
     [FailureHeader.source]: failure.source,
   };
-  if (failure.issues?.length) {
-    const issues = failure.issues.map((issue) => ({
-      message: issue.message,
-      ...(issue.path ? { path: issue.path.map(String) } : {}),
-    }));
-    out[FailureHeader.issues] = truncate(JSON.stringify(issues));
-  }
+  // A message dead-lettered twice must not keep the issues of its first failure.
+  delete out[FailureHeader.issues];
+  if (failure.issues?.length) out[FailureHeader.issues] = issuesJson(failure.issues);
   return out;
 }
 
@@ -86,10 +82,33 @@ export function readFailureHeaders(headers: Headers): FailureMetadata | undefine
     firstAttemptAt: Date.parse(headers[FailureHeader.firstAttemptAt] ?? ''),
     failedAt: Date.parse(headers[FailureHeader.failedAt] ?? ''),
     source: headers[FailureHeader.source] ?? '',
-    ...(issues ? { issues: JSON.parse(issues) as ValidationIssue[] } : {}),
+    ...(issues ? { issues: parseIssues(issues) } : {}),
   };
 }
 
-function truncate(text: string): string {
-  return text.length <= MAX_MESSAGE_CHARS ? text : `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…`;
+/** The issues as JSON within the metadata size limit: whole issues are dropped from the end, never cut. */
+function issuesJson(all: readonly ValidationIssue[]): string {
+  const issues = all.map((issue) => ({
+    message: truncate(issue.message, 200),
+    ...(issue.path ? { path: issue.path.map(String) } : {}),
+  }));
+  let json = JSON.stringify(issues);
+  while (json.length > MAX_MESSAGE_CHARS && issues.length > 1) {
+    issues.pop();
+    json = JSON.stringify(issues);
+  }
+  return json.length > MAX_MESSAGE_CHARS ? '[]' : json;
+}
+
+function parseIssues(json: string): ValidationIssue[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? (parsed as ValidationIssue[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function truncate(text: string, limit = MAX_MESSAGE_CHARS): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }

@@ -40,7 +40,7 @@ export interface ConsumerOptions<Body> {
   readonly pollers?: number;
   /** Long-poll wait per receive, in milliseconds. Default 20 000. */
   readonly waitTimeMs?: number;
-  /** Visibility timeout of received messages, in milliseconds. Default 30 000. */
+  /** Visibility timeout of received messages, in milliseconds. Default 30 000; at most 43 200 000 (12 h, SQS's limit). */
   readonly visibilityTimeoutMs?: number;
   /** Extend visibility while a slow handler runs. Default true. */
   readonly heartbeat?: boolean;
@@ -122,11 +122,7 @@ const defaultOnError = (error: Error) => console.error(`[missive] ${error.messag
  * ```
  */
 export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): Consumer {
-  const receiver = requiredOption(
-    'transport',
-    options.transport,
-    'a Receiver, for example memoryQueue() or sqsQueue()',
-  );
+  const receiver = requiredOption('transport', options.transport, 'a Receiver, for example memoryQueue()');
   if (typeof receiver.receive !== 'function')
     throw new ConfigurationError('transport', receiver, 'a Receiver with a receive() method');
   const handler = requiredOption('handler', options.handler, 'a function (message, context) => result');
@@ -135,7 +131,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const batchSize = integerOption('batchSize', options.batchSize, 10, 1, 10_000);
   const pollers = integerOption('pollers', options.pollers, Math.ceil(concurrency / batchSize), 1, concurrency);
   const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 0);
-  const visibilityTimeoutMs = integerOption('visibilityTimeoutMs', options.visibilityTimeoutMs, 30_000, 1);
+  const visibilityTimeoutMs = integerOption('visibilityTimeoutMs', options.visibilityTimeoutMs, 30_000, 1, 43_200_000);
   const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 5, 1, 1_000);
   const backoff = createBackoff(
     { initialDelayMs: 1_000, maxDelayMs: 300_000, ...options.retry?.backoff },
@@ -159,7 +155,16 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     const { store, key = (message: Message<unknown>) => message.idempotencyKey } = options.idempotency;
     requiredOption('idempotency.store', store, 'an IdempotencyStore, for example memoryIdempotencyStore()');
     const leaseMs = integerOption('idempotency.leaseMs', options.idempotency.leaseMs, 60_000, 1);
-    steps.push(idempotencyStep(store, key, leaseMs, () => clock.now()));
+    steps.push(
+      idempotencyStep({
+        store,
+        keyOf: key,
+        leaseMs,
+        now: () => clock.now(),
+        pollDelayMs: (attempt) => Math.max(1, backoff.bounds(attempt).maxMs),
+        report: (error) => report(error),
+      }),
+    );
   }
   steps.push(retryStep(maxAttempts, backoff, random));
   const callHandler: Process = async (context) => {
@@ -242,8 +247,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         stats.retried++;
         return delivery.retry({ delayMs: outcome.delayMs });
       case 'dead-letter':
-        stats.deadLettered++;
-        return deadLetter(delivery, outcome);
+        return deadLetter(delivery, outcome).then(() => {
+          stats.deadLettered++;
+        });
     }
   };
 

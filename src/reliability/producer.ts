@@ -44,7 +44,11 @@ export interface ProducerOptions<Body> {
   readonly transport: Sender;
   /** Encodes bodies. Default JSON. */
   readonly codec?: Codec;
-  /** Validates bodies before sending, through the Standard Schema interface (zod, valibot, arktype). */
+  /**
+   * Checks bodies before sending, through the Standard Schema interface (zod, valibot, arktype).
+   * The body is sent as given: transforms and defaults of the schema apply where consumers
+   * validate, not here.
+   */
   readonly schema?: StandardSchemaV1<Body>;
   /** Retries of retryable failures. */
   readonly retry?: {
@@ -98,12 +102,16 @@ const defaultOnError = (error: Error, message: { id: string }) => {
  * ```
  */
 export function createProducer<Body = unknown>(options: ProducerOptions<Body>): Producer<Body> {
-  const transport = requiredOption('transport', options.transport, 'a Sender, for example memoryQueue() or sqsQueue()');
+  const transport = requiredOption('transport', options.transport, 'a Sender, for example memoryQueue()');
   if (typeof transport.send !== 'function')
     throw new ConfigurationError('transport', transport, 'a Sender with a send() method');
   const codec = options.codec ?? jsonCodec;
   const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 3, 1, 100);
-  const backoff = createBackoff({ maxDelayMs: 5_000, ...options.retry?.backoff }, 'retry.backoff');
+  const backoffOptions = options.retry?.backoff ?? {};
+  const backoff = createBackoff(
+    { ...backoffOptions, maxDelayMs: backoffOptions.maxDelayMs ?? Math.max(5_000, backoffOptions.initialDelayMs ?? 0) },
+    'retry.backoff',
+  );
   const budget = options.retryBudget === false ? undefined : (options.retryBudget ?? createRetryBudget());
   const mode = choiceOption('mode', options.mode, 'confirmed', ['confirmed', 'fire-and-forget']);
   const onError = functionOption('onError', options.onError, defaultOnError);
@@ -137,7 +145,7 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
   return {
     async send(body, sendOptions = {}) {
       ensureOpen();
-      await check(body);
+      if (schema) await check(body);
       const message = envelope(body, sendOptions);
       const sending = deliver([message], sendOptions.signal).then(([result]) => {
         if (result?.status === 'failed') throw result.error;

@@ -211,6 +211,20 @@ describe('consumer', () => {
     expect(runs).toBe(1);
   });
 
+  it('reports a handler that finished after its idempotency lease lapsed', async () => {
+    const errors: string[] = [];
+    const { send, start } = setup({
+      idempotency: { store: memoryIdempotencyStore({ clock }), leaseMs: 1_000 },
+      onError: (e) => errors.push(e.message),
+    });
+    await send([1]);
+    const consumer = start(async () => {
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, 2_000));
+    });
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    expect(errors).toEqual([expect.stringMatching(/lease on .* lapsed before its handler finished \(leaseMs 1000\)/)]);
+  });
+
   it('leaves the message for redelivery when the idempotency store fails', async () => {
     const store = memoryIdempotencyStore({ clock });
     let outage = true;
@@ -252,6 +266,7 @@ describe('consumer', () => {
     [{ retry: { maxAttempts: -1 } }, 'Invalid option retry.maxAttempts: -1. Expected an integer from 1 to 1,000.'],
     [{ retry: { backoff: { jitter: 'random' } } }, /retry\.backoff\.jitter: "random"/],
     [{ handler: undefined }, /Invalid option handler: undefined/],
+    [{ visibilityTimeoutMs: 43_200_001 }, /visibilityTimeoutMs: 43200001\. Expected an integer from 1 to 43,200,000/],
     [{ transport: memoryQueue() }, /Invalid option deadLetter: undefined\. Expected a dead-letter destination/],
   ])('rejects invalid options %o at construction', (overrides, message) => {
     const options = {

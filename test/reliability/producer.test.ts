@@ -191,6 +191,12 @@ describe('producer', () => {
     await expect(producer.send('late')).rejects.toThrow(ClosedError);
   });
 
+  it('accepts a first delay above the default cap, raising the cap with it', () => {
+    expect(() =>
+      createProducer({ transport: memoryQueue(), retry: { backoff: { initialDelayMs: 10_000 } } }),
+    ).not.toThrow();
+  });
+
   it.each([
     [{ retry: { maxAttempts: 0 } }, /retry\.maxAttempts: 0\. Expected an integer from 1 to 100/],
     [{ mode: 'eventually' }, /mode: "eventually"\. Expected one of 'confirmed', 'fire-and-forget'/],

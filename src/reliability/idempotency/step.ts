@@ -12,23 +12,31 @@ export interface IdempotencyOptions {
   readonly leaseMs?: number;
 }
 
+/** What the idempotency step needs from its consumer. */
+export interface IdempotencyStepOptions {
+  readonly store: IdempotencyStore;
+  readonly keyOf: (message: Message<unknown>) => string;
+  readonly leaseMs: number;
+  readonly now: () => number;
+  /** Longest wait before looking again at a key in progress elsewhere, for `attempt`, in milliseconds. */
+  readonly pollDelayMs: (attempt: number) => number;
+  /** Told when a handler finished after its lease had passed to another delivery. */
+  readonly report: (error: Error) => void;
+}
+
 /**
  * Runs the rest of the pipeline at most once per key: a key already completed is acked as a
- * duplicate without running the handler; a key in progress elsewhere is retried once that lease
- * would have lapsed; otherwise the key is claimed, then completed on ack or released on failure.
+ * duplicate without running the handler; a key in progress elsewhere is retried when that lease
+ * would lapse or after the backoff, whichever is sooner; otherwise the key is claimed, then
+ * completed on ack or released on failure.
  */
-export function idempotencyStep(
-  store: IdempotencyStore,
-  keyOf: (message: Message<unknown>) => string,
-  leaseMs: number,
-  now: () => number,
-): Step {
+export function idempotencyStep({ store, keyOf, leaseMs, now, pollDelayMs, report }: IdempotencyStepOptions): Step {
   return (next) => async (context) => {
     const key = keyOf(context.message as Message<unknown>);
     const begun = await store.begin(key, { leaseMs });
     if (begun.status === 'completed') return { status: 'ack', result: begun.result, duplicate: true };
     if (begun.status === 'in-progress') {
-      const delayMs = Math.max(1, begun.expiresAt - now());
+      const delayMs = Math.max(1, Math.min(begun.expiresAt - now(), pollDelayMs(context.delivery.attempt)));
       return {
         status: 'retry',
         delayMs,
@@ -37,8 +45,14 @@ export function idempotencyStep(
     }
     const { token } = begun.lease;
     const outcome = await next(context);
-    if (outcome.status === 'ack') await store.complete(key, token, outcome.result);
-    else await store.release(key, token);
+    if (outcome.status !== 'ack') await store.release(key, token);
+    else if (!(await store.complete(key, token, outcome.result))) {
+      report(
+        new Error(
+          `Idempotency lease on ${key} lapsed before its handler finished (leaseMs ${leaseMs}); another delivery may have run it too. Raise idempotency.leaseMs above the handler's longest run.`,
+        ),
+      );
+    }
     return outcome;
   };
 }

@@ -41,9 +41,9 @@ export interface MemoryQueueOptions {
 export interface QueueCounts {
   /** Messages available to receive now. */
   readonly visible: number;
-  /** Messages received and not yet settled or returned (in flight). */
+  /** Messages received and not yet settled or returned, including those waiting out a `retry` delay (as SQS counts them). */
   readonly inFlight: number;
-  /** Messages waiting out a delay (on send, or after `retry`). */
+  /** Messages waiting out a delivery delay given on send. */
   readonly delayed: number;
 }
 
