@@ -13,18 +13,22 @@ export type TimerHandle = unknown;
 export interface Clock {
   /** The current time, in milliseconds since the Unix epoch. */
   now(): number;
-  /** Calls `callback` once after `delayMs` milliseconds. */
-  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /**
+   * Calls `callback` once after `delayMs` milliseconds. A timer keeps the process alive unless
+   * `keepAlive` is false: pending work (a backoff before a resend, a stop deadline) must not be
+   * cut short by the process exiting, while a queue's bookkeeping must not hold it open.
+   */
+  setTimeout(callback: () => void, delayMs: number, options?: { keepAlive?: boolean }): TimerHandle;
   /** Cancels a timer; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `Date.now()` and Node's timers, unref'd so they never hold a process open. */
+/** The real clock: `Date.now()` and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout(callback, delayMs) {
-    const timer = setTimeout(callback, delayMs);
-    timer.unref();
+  setTimeout(callback, delayMs, options) {
+    const timer = setTimeout(callback, Math.max(0, delayMs));
+    if (options?.keepAlive === false) timer.unref();
     return timer;
   },
   clearTimeout(handle) {

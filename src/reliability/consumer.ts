@@ -10,7 +10,7 @@ import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { decodeStep } from './decode.ts';
 import { type IdempotencyOptions, idempotencyStep } from './idempotency/step.ts';
 import { compose, type Outcome, type Process, type ProcessContext, type Step } from './pipeline.ts';
-import { retryStep } from './retry.ts';
+import { classify, retryStep } from './retry.ts';
 
 /** What a handler receives besides the message. */
 export interface HandlerContext {
@@ -185,7 +185,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   let slotWaiters: (() => void)[] = [];
   let drainWaiters: (() => void)[] = [];
   let loops: Promise<void>[] = [];
-  let heartbeatTimer: TimerHandle | undefined;
+  let tickTimer: TimerHandle | undefined;
   let stopping: Promise<{ released: number }> | undefined;
 
   const report = (error: unknown) => {
@@ -260,13 +260,16 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     const context: ProcessContext = { delivery, source: receiver.source, signal: handlerAbort.signal };
     process(context)
       .catch((error: unknown): Outcome => {
-        // A step failed outside the handler (a store outage, say): retry, never lose the message.
+        // A step failed outside the handler (a store outage, say): count it as a failed attempt,
+        // so the message is retried with backoff and, once attempts run out, dead-lettered.
         report(error);
-        return {
-          status: 'retry',
-          delayMs: backoff.delayMs(delivery.attempt, undefined, random),
-          error: error as Error,
-        };
+        return classify(
+          error instanceof Error ? error : new Error(String(error)),
+          delivery.attempt,
+          maxAttempts,
+          backoff,
+          random,
+        );
       })
       .then((outcome) => settle(entry, outcome))
       .catch(report)
@@ -308,22 +311,25 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     }
   };
 
-  const heartbeat = () => {
-    heartbeatTimer = undefined;
-    const now = clock.now();
-    for (const entry of inFlight) {
-      // Extend well before expiry: once the visibility lapses, another worker may take the message.
-      if (!entry.released && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
-        entry.visibleUntil = now + visibilityTimeoutMs;
-        entry.delivery.extendVisibility(visibilityTimeoutMs).catch(report);
+  // One timer for the whole consumer: it extends the visibility of slow deliveries and, being a
+  // live timer, keeps the process running while the consumer is.
+  const tick = () => {
+    tickTimer = undefined;
+    if (options.heartbeat !== false) {
+      const now = clock.now();
+      for (const entry of inFlight) {
+        // Extend well before expiry: once the visibility lapses, another worker may take the message.
+        if (!entry.released && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
+          entry.visibleUntil = now + visibilityTimeoutMs;
+          entry.delivery.extendVisibility(visibilityTimeoutMs).catch(report);
+        }
       }
     }
-    if (running || inFlight.size > 0) scheduleHeartbeat();
+    if (running || inFlight.size > 0) scheduleTick();
   };
 
-  const scheduleHeartbeat = () => {
-    if (options.heartbeat === false || heartbeatTimer !== undefined) return;
-    heartbeatTimer = clock.setTimeout(heartbeat, Math.max(1, Math.floor(visibilityTimeoutMs / 4)));
+  const scheduleTick = () => {
+    if (tickTimer === undefined) tickTimer = clock.setTimeout(tick, Math.max(1, Math.floor(visibilityTimeoutMs / 4)));
   };
 
   const drained = (timeoutMs: number) =>
@@ -353,8 +359,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       await Promise.all(releases);
     }
     stats.released += released;
-    if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer);
-    heartbeatTimer = undefined;
+    if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
+    tickTimer = undefined;
     return { released };
   };
 
@@ -366,7 +372,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       pollAbort = new AbortController();
       handlerAbort = new AbortController();
       loops = Array.from({ length: pollers }, () => poll());
-      scheduleHeartbeat();
+      scheduleTick();
     },
     stop() {
       stopping ??= stopNow();

@@ -19,7 +19,14 @@ export function retryStep(maxAttempts: number, backoff: Backoff, random: () => n
   };
 }
 
-function classify(error: Error, attempt: number, maxAttempts: number, backoff: Backoff, random: () => number): Outcome {
+/** The outcome of a failed attempt: dead-letter, or retry after the backoff (or the delay asked for). */
+export function classify(
+  error: Error,
+  attempt: number,
+  maxAttempts: number,
+  backoff: Backoff,
+  random: () => number,
+): Outcome {
   if (error instanceof UnrecoverableError) return { status: 'dead-letter', reason: FailureReason.Unrecoverable, error };
   if (attempt >= maxAttempts) return { status: 'dead-letter', reason: FailureReason.AttemptsExhausted, error };
   const delayMs = error instanceof RetryLaterError ? error.delayMs : backoff.delayMs(attempt, undefined, random);

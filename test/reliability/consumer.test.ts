@@ -11,6 +11,7 @@ import {
   type Receiver,
   RetryLaterError,
   readFailureHeaders,
+  UnrecoverableError,
 } from 'missive';
 import { ManualClock, type MemoryQueue, memoryQueue } from 'missive/memory';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -242,6 +243,45 @@ describe('consumer', () => {
     outage = false;
     await clock.advanceUntil(() => handled.length === 1);
     expect(errors).toEqual(['store unreachable']);
+  });
+
+  it('dead-letters a message whose idempotency store keeps failing, once attempts run out', async () => {
+    const store = memoryIdempotencyStore({ clock });
+    const broken: IdempotencyStore = { ...store, begin: () => Promise.reject(new Error('store unreachable')) };
+    const errors: string[] = [];
+    const { dlq, send, start } = setup({ idempotency: { store: broken }, onError: (e) => errors.push(e.message) });
+    await send([1]);
+    const consumer = start(() => undefined);
+    await clock.advanceUntil(() => consumer.stats().deadLettered === 1);
+    expect(errors).toEqual(['store unreachable', 'store unreachable', 'store unreachable']);
+    const [dead] = await dlq.receive({ maxMessages: 1, waitTimeMs: 0 });
+    expect(readFailureHeaders(dead?.envelope.headers ?? {})).toMatchObject({
+      reason: 'attempts-exhausted',
+      errorMessage: 'store unreachable',
+      attempts: 3,
+    });
+  });
+
+  it('keeps a message the dead-letter queue refuses, reporting why', async () => {
+    const dlq = memoryQueue({ clock, maxMessageBytes: 50 });
+    const queue = memoryQueue({ clock, deadLetterQueue: dlq, visibilityTimeoutMs: 1_000 });
+    const errors: string[] = [];
+    const consumer = createConsumer({
+      transport: queue,
+      clock,
+      visibilityTimeoutMs: 1_000,
+      onError: (e) => errors.push(e.message),
+      handler: () => {
+        throw new UnrecoverableError('poison');
+      },
+    });
+    running.push(consumer);
+    await createProducer({ transport: queue }).send({ padding: 'x'.repeat(100) });
+    consumer.start();
+    await clock.advanceUntil(() => errors.length === 2);
+    expect(errors[0]).toMatch(/Dead-letter queue refused message .* exceeds the 50-byte limit.* stays on/);
+    expect(consumer.stats().deadLettered).toBe(0);
+    expect(queue.counts().inFlight + queue.counts().visible).toBe(1);
   });
 
   it('settles a delivery once, even if settled again by hand', async () => {

@@ -119,6 +119,17 @@ describe('memory queue', () => {
     expect(queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   });
 
+  it('delivers a message normally when the dead-letter queue refuses its redrive', async () => {
+    const dlq = memoryQueue({ clock, maxMessageBytes: 10 });
+    const queue = memoryQueue({ clock, visibilityTimeoutMs: 100, deadLetterQueue: dlq, maxReceiveCount: 1 });
+    await queue.send([envelope('too large for the dead-letter queue')]);
+    await queue.receive({ maxMessages: 1, waitTimeMs: 0 });
+    await clock.advance(100);
+    const [again] = await queue.receive({ maxMessages: 1, waitTimeMs: 0 });
+    expect(again?.attempt).toBe(2);
+    expect(dlq.counts().visible).toBe(0);
+  });
+
   it('rejects oversize messages and delays beyond 15 minutes as permanent, accepting the rest', async () => {
     const queue = memoryQueue({ clock, maxMessageBytes: 100 });
     const outcomes = await queue.send([

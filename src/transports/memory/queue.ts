@@ -228,16 +228,22 @@ export class MemoryQueue implements Sender, Receiver {
     this.#arm();
   }
 
-  /** @internal Settles a delivery: moves the message to the dead-letter queue. */
-  settleDeadLetter(stored: Stored, receipt: number, failure: FailureMetadata): void {
-    if (stored.receipt !== receipt || stored.state !== State.InFlight) return;
+  /**
+   * @internal Settles a delivery: moves the message to the dead-letter queue. When the dead-letter
+   * queue refuses it, the message stays in flight here (visible again after its timeout) and the
+   * refusal is returned.
+   */
+  settleDeadLetter(stored: Stored, receipt: number, failure: FailureMetadata): Error | undefined {
+    if (stored.receipt !== receipt || stored.state !== State.InFlight) return undefined;
     const dlq = this.#deadLetterQueue as MemoryQueue;
-    dlq.#accept(
+    const moved = dlq.#accept(
       { ...stored.envelope, headers: withFailureHeaders(stored.envelope.headers, failure) },
       this.#clock.now(),
       true,
     );
+    if (moved.status !== 'accepted') return moved.error;
     this.#remove(stored);
+    return undefined;
   }
 
   #accept(envelope: OutgoingEnvelope, now: number, fromRedrive = false): SendOutcome {
@@ -369,12 +375,15 @@ export class MemoryQueue implements Sender, Receiver {
       if (!stored) break;
       this.#counts.visible--;
       if (stored.receiveCount >= this.#maxReceiveCount) {
-        // Redrive: like SQS, the message moves on the receive that would exceed the limit.
-        stored.state = State.InFlight;
-        this.#counts.inFlight++;
-        (this.#deadLetterQueue as MemoryQueue).#accept(stored.envelope, now, true);
-        this.#remove(stored);
-        continue;
+        // Redrive: like SQS, the message moves on the receive that would exceed the limit. If the
+        // dead-letter queue refuses it (too large for it), it is delivered here instead of lost.
+        const moved = (this.#deadLetterQueue as MemoryQueue).#accept(stored.envelope, now, true);
+        if (moved.status === 'accepted') {
+          stored.state = State.InFlight;
+          this.#counts.inFlight++;
+          this.#remove(stored);
+          continue;
+        }
       }
       stored.receiveCount++;
       if (stored.receiveCount === 1) stored.firstReceivedAt = now;
@@ -411,12 +420,16 @@ export class MemoryQueue implements Sender, Receiver {
     if (!first || first.deadline >= this.#timerAt) return;
     this.#disarm();
     this.#timerAt = first.deadline;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Number.POSITIVE_INFINITY;
-      this.#releaseDue();
-      this.#arm();
-    }, first.deadline - this.#clock.now());
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        this.#releaseDue();
+        this.#arm();
+      },
+      Math.max(0, first.deadline - this.#clock.now()),
+      { keepAlive: false },
+    );
   }
 
   #disarm(): void {
@@ -443,10 +456,14 @@ export class MemoryQueue implements Sender, Receiver {
         this.#dropWaiter(waiter);
         finish(false);
       };
-      const timer = this.#clock.setTimeout(() => {
-        this.#dropWaiter(waiter);
-        finish(false);
-      }, ms);
+      const timer = this.#clock.setTimeout(
+        () => {
+          this.#dropWaiter(waiter);
+          finish(false);
+        },
+        ms,
+        { keepAlive: false },
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
     });
@@ -498,8 +515,18 @@ class MemoryDelivery implements Delivery {
         ),
       );
     }
-    if (this.#settle()) this.#queue.settleDeadLetter(this.#stored, this.#receipt, failure);
-    return RESOLVED;
+    if (!this.#settle()) return RESOLVED;
+    const refused = this.#queue.settleDeadLetter(this.#stored, this.#receipt, failure);
+    if (!refused) return RESOLVED;
+    this.#settled = false;
+    return Promise.reject(
+      new TransportError(
+        this.#queue.name,
+        `Dead-letter queue refused message ${this.envelope.id} (${refused.message}); it stays on ${this.#queue.name}.`,
+        false,
+        refused,
+      ),
+    );
   }
 
   extendVisibility(ms: number): Promise<void> {

@@ -1,0 +1,290 @@
+/**
+ * Keeps the documentation honest, in two ways:
+ *
+ * 1. Every code block in docs/**\/*.md comes from a file. A block is introduced by a marker line,
+ *    `<!-- snippet: docs/snippets/NAME.ts -->` for a whole file, or
+ *    `<!-- snippet: docs/snippets/NAME.ts#REGION -->` for the lines between `// #region REGION`
+ *    and `// #endregion REGION` in that file (with their common indentation removed, and any
+ *    other region markers dropped). The ```ts block right after the marker must equal that text
+ *    exactly, and every ```ts block must have a marker, so the docs cannot drift from the code.
+ * 2. Every snippet runs, and what it returns is checked.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createConsumer, ErrorCode, FailureReason, Jitter } from 'missive';
+import { memoryQueue } from 'missive/memory';
+import { describe, expect, it } from 'vitest';
+import * as backoff from '../docs/snippets/backoff.ts';
+import * as backpressure from '../docs/snippets/backpressure.ts';
+import * as deadLetters from '../docs/snippets/dead-letters.ts';
+import * as firstQueue from '../docs/snippets/first-queue.ts';
+import * as gracefulStop from '../docs/snippets/graceful-stop.ts';
+import * as handlingErrors from '../docs/snippets/handling-errors.ts';
+import * as idempotency from '../docs/snippets/idempotency.ts';
+import * as idempotencyStore from '../docs/snippets/idempotency-store.ts';
+import * as retryBudget from '../docs/snippets/retry-budget.ts';
+import * as schema from '../docs/snippets/schema.ts';
+import * as visibility from '../docs/snippets/visibility.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+
+const MARKER = /^<!-- snippet: (docs\/snippets\/[\w.-]+\.ts)(?:#([\w-]+))? -->$/;
+const REGION_LINE = /^\s*\/\/ #(?:end)?region\b/;
+
+interface Embed {
+  /** Where the marker is, as `docs/FILE.md:LINE`. */
+  readonly at: string;
+  readonly file: string;
+  readonly region: string | undefined;
+  /** The code block's content, or undefined when no ```ts block follows the marker. */
+  readonly code: string | undefined;
+}
+
+function markdownFiles(): string[] {
+  return readdirSync(`${root}docs`, { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.md'))
+    .map((path) => `docs/${path.replaceAll('\\', '/')}`)
+    .sort();
+}
+
+/** The snippet markers of one markdown file, and every ```ts block that has none. */
+function parse(doc: string): { embeds: Embed[]; unmarked: string[] } {
+  const lines = read(doc).split('\n');
+  const embeds: Embed[] = [];
+  const unmarked: string[] = [];
+  let marker: { at: string; file: string; region: string | undefined } | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const match = MARKER.exec(line);
+    if (match) {
+      if (marker) embeds.push({ ...marker, code: undefined });
+      marker = { at: `${doc}:${i + 1}`, file: match[1] as string, region: match[2] };
+      continue;
+    }
+    if (line.startsWith('```')) {
+      const end = lines.findIndex((candidate, j) => j > i && candidate.startsWith('```'));
+      if (end < 0) throw new Error(`${doc}:${i + 1}: code block is never closed`);
+      if (line === '```ts') {
+        const code = lines.slice(i + 1, end).join('\n');
+        if (marker) embeds.push({ ...marker, code });
+        else unmarked.push(`${doc}:${i + 1}`);
+      } else if (marker) {
+        embeds.push({ ...marker, code: undefined });
+      }
+      marker = undefined;
+      i = end;
+      continue;
+    }
+    // Only blank lines may sit between a marker and its block.
+    if (marker && line.trim() !== '') {
+      embeds.push({ ...marker, code: undefined });
+      marker = undefined;
+    }
+  }
+  if (marker) embeds.push({ ...marker, code: undefined });
+  return { embeds, unmarked };
+}
+
+/** The text a marker stands for: the whole file, or one region of it. */
+function snippetText(file: string, region: string | undefined): string {
+  const text = read(file).replace(/\n$/, '');
+  if (region === undefined) return text;
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => line.trim() === `// #region ${region}`);
+  const end = lines.findIndex((line) => line.trim() === `// #endregion ${region}`);
+  if (start < 0 || end < start) throw new Error(`${file} has no region ${region}`);
+  const body = lines.slice(start + 1, end).filter((line) => !REGION_LINE.test(line));
+  const indent = Math.min(
+    ...body.filter((line) => line.trim() !== '').map((line) => /^ */.exec(line)?.[0].length ?? 0),
+  );
+  return body.map((line) => line.slice(indent)).join('\n');
+}
+
+describe('docs: every code block comes from a snippet file', () => {
+  const docs = markdownFiles();
+  const parsed = docs.map((doc) => ({ doc, ...parse(doc) }));
+
+  it('finds the guides', () => {
+    expect(docs).toEqual(expect.arrayContaining(['docs/concepts.md', 'docs/getting-started.md']));
+  });
+
+  it('has a snippet marker before every ts block, and a ts block after every marker', () => {
+    expect(parsed.flatMap((p) => p.unmarked)).toEqual([]);
+    const dangling = parsed.flatMap((p) => p.embeds).filter((embed) => embed.code === undefined);
+    expect(dangling.map((embed) => embed.at)).toEqual([]);
+  });
+
+  for (const { doc, embeds } of parsed) {
+    for (const embed of embeds) {
+      const name = `${embed.file}${embed.region ? `#${embed.region}` : ''}`;
+      it(`${embed.at} shows ${name} exactly`, () => {
+        expect(embed.code).toBe(snippetText(embed.file, embed.region));
+      });
+    }
+    it(`${doc} embeds at least one snippet`, () => {
+      expect(embeds.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('shows every snippet file somewhere', () => {
+    const shown = new Set(parsed.flatMap((p) => p.embeds.map((embed) => embed.file)));
+    const files = readdirSync(`${root}docs/snippets`)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => `docs/snippets/${file}`);
+    expect(files.filter((file) => !shown.has(file))).toEqual([]);
+  });
+
+  it('extracts regions without their markers and with indentation removed', () => {
+    const text = snippetText('docs/snippets/graceful-stop.ts', 'consumer');
+    expect(text.startsWith('const finished: string[] = [];\nconst consumer = createConsumer<Report>({')).toBe(true);
+    expect(text).not.toMatch(REGION_LINE);
+  });
+});
+
+/** Every snippet file, by name; each one is run by a test below. */
+const snippets: Record<string, unknown> = {
+  'backoff.ts': backoff,
+  'backpressure.ts': backpressure,
+  'dead-letters.ts': deadLetters,
+  'first-queue.ts': firstQueue,
+  'graceful-stop.ts': gracefulStop,
+  'handling-errors.ts': handlingErrors,
+  'idempotency.ts': idempotency,
+  'idempotency-store.ts': idempotencyStore,
+  'retry-budget.ts': retryBudget,
+  'schema.ts': schema,
+  'visibility.ts': visibility,
+};
+
+describe('docs: every snippet runs and does what the docs say', () => {
+  it('covers every snippet file', () => {
+    const files = readdirSync(`${root}docs/snippets`).filter((file) => file.endsWith('.ts'));
+    expect(Object.keys(snippets).sort()).toEqual(files.sort());
+  });
+
+  it('first-queue: ships every order, acks each once, leaves the queue empty', async () => {
+    const { shipped, stats, left } = await firstQueue.main();
+    expect([...shipped].sort()).toEqual(['o-1', 'o-2', 'o-3']);
+    expect(stats).toMatchObject({ received: 3, acked: 3, retried: 0, deadLettered: 0, inFlight: 0 });
+    expect(left).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('handling-errors: RetryLaterError retries once, UnrecoverableError dead-letters at once', async () => {
+    const { chargeAttempts, failure, stats } = await handlingErrors.main();
+    expect(chargeAttempts).toEqual([1, 2]);
+    expect(failure).toMatchObject({
+      reason: FailureReason.Unrecoverable,
+      errorName: 'UnrecoverableError',
+      errorMessage: 'order o-2 has no customer',
+      attempts: 1,
+      source: 'payments',
+    });
+    expect(stats).toMatchObject({ acked: 1, retried: 1, deadLettered: 1 });
+  });
+
+  it('idempotency: the duplicate charge is acked without running the handler', async () => {
+    const { charged, stats } = await idempotency.main();
+    expect(charged).toEqual(['o-1', 'o-2']);
+    expect(stats).toMatchObject({ received: 3, acked: 2, duplicates: 1, retried: 0 });
+  });
+
+  it('schema: the producer refuses an invalid body, the consumer dead-letters one with its issues', async () => {
+    const { refused, totals, failure } = await schema.main();
+    expect(refused).toMatch(/failed its schema .* at total/);
+    expect(totals).toEqual([19]);
+    expect(failure?.reason).toBe(FailureReason.InvalidBody);
+    expect(failure?.errorName).toBe('InvalidMessageError');
+    expect(failure?.issues?.map((issue) => issue.path)).toEqual([['orderId'], ['total']]);
+  });
+
+  it('graceful-stop: the quick job finishes, the slow one is released, no handler leaks', async () => {
+    const before = { term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') };
+    const result = await gracefulStop.main();
+    expect(result).toEqual({ finished: ['quick'], released: 1, visibleAgain: 1, listenersLeft: 0 });
+    expect(process.listenerCount('SIGTERM')).toBe(before.term);
+    expect(process.listenerCount('SIGINT')).toBe(before.int);
+  });
+
+  it('graceful-stop: stopOnSignals installs one handler per signal and removes them', () => {
+    const queue = memoryQueue({ deadLetterQueue: memoryQueue() });
+    const consumer = createConsumer({ transport: queue, handler: () => undefined });
+    const before = { term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') };
+    const remove = gracefulStop.stopOnSignals(consumer);
+    expect(process.listenerCount('SIGTERM')).toBe(before.term + 1);
+    expect(process.listenerCount('SIGINT')).toBe(before.int + 1);
+    remove();
+    expect(process.listenerCount('SIGTERM')).toBe(before.term);
+    expect(process.listenerCount('SIGINT')).toBe(before.int);
+  });
+
+  it('visibility: an unsettled message comes back after the timeout, one attempt later', async () => {
+    const result = await visibility.main();
+    expect(result).toEqual({
+      attempts: [1, 2],
+      sameMessage: true,
+      whileInFlight: { visible: 0, inFlight: 1, delayed: 0 },
+      meanwhile: 0,
+      afterAck: { visible: 0, inFlight: 0, delayed: 0 },
+    });
+  });
+
+  it('backoff: bounds follow the formulas in concepts.md', () => {
+    const { ranges, drawn } = backoff.main();
+    const maxes = (jitter: Jitter) => ranges[jitter]?.map((r) => r.maxMs);
+    const mins = (jitter: Jitter) => ranges[jitter]?.map((r) => r.minMs);
+    expect(maxes(Jitter.Full)).toEqual([100, 200, 400, 800, 1_000]);
+    expect(mins(Jitter.Full)).toEqual([0, 0, 0, 0, 0]);
+    expect(mins(Jitter.Equal)).toEqual([50, 100, 200, 400, 500]);
+    expect(maxes(Jitter.Equal)).toEqual([100, 200, 400, 800, 1_000]);
+    expect(mins(Jitter.Decorrelated)).toEqual([100, 100, 100, 100, 100]);
+    expect(maxes(Jitter.Decorrelated)).toEqual([300, 300, 600, 1_000, 1_000]);
+    expect(mins(Jitter.None)).toEqual(maxes(Jitter.None));
+    expect(maxes(Jitter.None)).toEqual([100, 200, 400, 800, 1_000]);
+    expect(drawn).toBe(200);
+  });
+
+  it('retry-budget: the shared budget allows two retries, then refuses', async () => {
+    const result = await retryBudget.main();
+    expect(result).toEqual({
+      errors: [ErrorCode.SendFailed, ErrorCode.RetryBudgetExhausted],
+      calls: 4,
+      tokensLeft: 0,
+    });
+  });
+
+  it('dead-letters: attempts exhausted, failure metadata written, original headers kept', async () => {
+    const { tenant, reasonHeader, failure, stats } = await deadLetters.main();
+    expect(tenant).toBe('acme');
+    expect(reasonHeader).toBe('attempts-exhausted');
+    expect(failure).toMatchObject({
+      reason: FailureReason.AttemptsExhausted,
+      errorName: 'Error',
+      errorMessage: 'SMTP server refused the connection',
+      attempts: 4,
+      firstAttemptAt: Date.UTC(2026, 0, 1),
+      source: 'emails',
+    });
+    // Three backoff delays, each at most its ceiling: 1 000 + 2 000 + 4 000 ms.
+    const waitedMs = (failure?.failedAt ?? 0) - (failure?.firstAttemptAt ?? 0);
+    expect(waitedMs).toBeGreaterThanOrEqual(0);
+    expect(waitedMs).toBeLessThanOrEqual(7_000);
+    expect(stats).toMatchObject({ received: 4, retried: 3, deadLettered: 1, acked: 0 });
+  });
+
+  it('idempotency-store: begin → new | in-progress | completed, with leases that lapse', async () => {
+    const result = await idempotencyStore.main();
+    expect(result).toEqual({
+      statuses: ['new', 'in-progress', 'new', 'completed', 'new'],
+      lateComplete: false,
+      completed: true,
+      duplicateResult: { receipt: 'r-1' },
+    });
+  });
+
+  it('backpressure: never more messages in flight than the concurrency', async () => {
+    const { mostInFlight, acked } = await backpressure.main();
+    expect(mostInFlight).toBe(4);
+    expect(acked).toBe(20);
+  });
+});
