@@ -253,30 +253,36 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     }
   };
 
-  const dispatch = (delivery: Delivery) => {
+  // One async function instead of a .catch/.then/.catch/.finally chain: the same order of
+  // effects, with a third of the promises and microtask hops per message.
+  const dispatch = async (delivery: Delivery, receivedAt: number) => {
     stats.received++;
-    const entry: InFlight = { delivery, visibleUntil: clock.now() + visibilityTimeoutMs, released: false };
+    const entry: InFlight = { delivery, visibleUntil: receivedAt + visibilityTimeoutMs, released: false };
     inFlight.add(entry);
     const context: ProcessContext = { delivery, source: receiver.source, signal: handlerAbort.signal };
-    process(context)
-      .catch((error: unknown): Outcome => {
+    try {
+      let outcome: Outcome;
+      try {
+        outcome = await process(context);
+      } catch (error) {
         // A step failed outside the handler (a store outage, say): count it as a failed attempt,
         // so the message is retried with backoff and, once attempts run out, dead-lettered.
         report(error);
-        return classify(
+        outcome = classify(
           error instanceof Error ? error : new Error(String(error)),
           delivery.attempt,
           maxAttempts,
           backoff,
           random,
         );
-      })
-      .then((outcome) => settle(entry, outcome))
-      .catch(report)
-      .finally(() => {
-        inFlight.delete(entry);
-        freeSlot();
-      });
+      }
+      await settle(entry, outcome);
+    } catch (error) {
+      report(error);
+    } finally {
+      inFlight.delete(entry);
+      freeSlot();
+    }
   };
 
   const waitForSlot = () => new Promise<void>((resolve) => slotWaiters.push(resolve));
@@ -307,7 +313,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         continue;
       }
       reserved -= wanted;
-      for (const delivery of deliveries) dispatch(delivery);
+      if (deliveries.length === 0) continue;
+      const receivedAt = clock.now();
+      for (const delivery of deliveries) dispatch(delivery, receivedAt);
     }
   };
 

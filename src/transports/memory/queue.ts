@@ -86,6 +86,16 @@ const FEATURES_STANDARD: TransportFeatures = { fifo: false, delay: true, deadLet
 let queueCount = 0;
 
 /**
+ * Whether `envelope` may be larger than `maxBytes`. UTF-8 takes at most 3 bytes per UTF-16 code
+ * unit, so most messages are cleared without encoding them to count their bytes.
+ */
+function mayExceed(envelope: Envelope, maxBytes: number): boolean {
+  let units = envelope.body.length;
+  for (const name in envelope.headers) units += name.length + (envelope.headers[name] as string).length;
+  return units * 3 > maxBytes;
+}
+
+/**
  * An in-memory queue with the semantics of Amazon SQS: visibility timeouts, receive counts,
  * delays, redrive to a dead-letter queue, FIFO groups with deduplication, and long polling.
  * It is both a {@link Sender} and a {@link Receiver}. Create one with {@link memoryQueue}.
@@ -248,7 +258,7 @@ export class MemoryQueue implements Sender, Receiver {
 
   #accept(envelope: OutgoingEnvelope, now: number, fromRedrive = false): SendOutcome {
     const id = envelope.id;
-    const size = envelopeSizeBytes(envelope);
+    const size = mayExceed(envelope, this.#maxMessageBytes) ? envelopeSizeBytes(envelope) : 0;
     if (size > this.#maxMessageBytes) {
       return { status: 'permanent', id, error: new MessageTooLargeError(this.name, size, this.#maxMessageBytes) };
     }
@@ -292,7 +302,15 @@ export class MemoryQueue implements Sender, Receiver {
       if (duplicate) return { status: 'accepted', id: duplicate };
       group = this.#groupOf(envelope.groupId);
     }
-    const { delayMs: _delay, ...stored } = envelope;
+    // An explicit copy without delayMs: object rest (`{ delayMs, ...stored }`) costs ~8x more.
+    const stored: Envelope = {
+      id: envelope.id,
+      body: envelope.body,
+      headers: envelope.headers,
+      idempotencyKey: envelope.idempotencyKey,
+      createdAt: envelope.createdAt,
+      groupId: envelope.groupId,
+    };
     const record = new Stored(stored, this.#sequence++, group);
     group?.messages.push(record);
     if (delayMs > 0 && !fromRedrive) {
