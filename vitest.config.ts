@@ -8,10 +8,12 @@ export default defineConfig({
     alias: [
       { find: /^missive$/, replacement: source('./src/index.ts') },
       { find: /^missive\/memory$/, replacement: source('./src/transports/memory/index.ts') },
+      { find: /^missive\/sqs$/, replacement: source('./src/transports/sqs/index.ts') },
     ],
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/fauxqs.ts'],
     testTimeout: 30_000,
   },
 });

@@ -8,8 +8,9 @@ import type { StandardSchemaV1 } from '../schema.ts';
 import type { Delivery, Receiver, Sender } from '../transports/contract.ts';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { decodeStep } from './decode.ts';
+import { GroupSequencer } from './group-order.ts';
 import { type IdempotencyOptions, idempotencyStep } from './idempotency/step.ts';
-import { compose, type Outcome, type Process, type ProcessContext, type Step } from './pipeline.ts';
+import { compose, type Outcome, type Process, type Step } from './pipeline.ts';
 import { classify, retryStep } from './retry.ts';
 
 /** What a handler receives besides the message. */
@@ -103,6 +104,8 @@ interface InFlight {
   readonly delivery: Delivery;
   visibleUntil: number;
   released: boolean;
+  /** Settlement has started: heartbeats must leave it alone (no visibility change after a delete). */
+  settling: boolean;
 }
 
 const defaultOnError = (error: Error) => console.error(`[missive] ${error.message}`);
@@ -133,6 +136,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 0);
   const visibilityTimeoutMs = integerOption('visibilityTimeoutMs', options.visibilityTimeoutMs, 30_000, 1, 43_200_000);
   const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 5, 1, 1_000);
+  // Lowered to the transport's own delivery limit (an SQS redrive policy's maxReceiveCount) on start.
+  let attemptLimit = maxAttempts;
   const backoff = createBackoff(
     { initialDelayMs: 1_000, maxDelayMs: 300_000, ...options.retry?.backoff },
     'retry.backoff',
@@ -166,7 +171,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       }),
     );
   }
-  steps.push(retryStep(maxAttempts, backoff, random));
+  steps.push(retryStep(() => attemptLimit, backoff, random));
   const callHandler: Process = async (context) => {
     const result = await handler(context.message as Message<Body>, {
       attempt: context.delivery.attempt,
@@ -178,6 +183,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   const stats = { received: 0, acked: 0, duplicates: 0, retried: 0, deadLettered: 0, released: 0 };
   const inFlight = new Set<InFlight>();
+  const sequencer = new GroupSequencer();
+  let deliveryLimit: Promise<void> = Promise.resolve();
   let running = false;
   let pollAbort = new AbortController();
   let handlerAbort = new AbortController();
@@ -238,6 +245,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const settle = (entry: InFlight, outcome: Outcome): Promise<void> => {
     const { delivery } = entry;
     if (entry.released) return Promise.resolve();
+    entry.settling = true;
     switch (outcome.status) {
       case 'ack':
         if (outcome.duplicate) stats.duplicates++;
@@ -255,30 +263,58 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   // One async function instead of a .catch/.then/.catch/.finally chain: the same order of
   // effects, with a third of the promises and microtask hops per message.
-  const dispatch = async (delivery: Delivery, receivedAt: number) => {
-    stats.received++;
-    const entry: InFlight = { delivery, visibleUntil: receivedAt + visibilityTimeoutMs, released: false };
-    inFlight.add(entry);
-    const context: ProcessContext = { delivery, source: receiver.source, signal: handlerAbort.signal };
+  /** Processes one delivery and settles it; true when it was acked. Never rejects. */
+  const handle = async (entry: InFlight): Promise<boolean> => {
+    const { delivery } = entry;
+    let outcome: Outcome;
     try {
-      let outcome: Outcome;
-      try {
-        outcome = await process(context);
-      } catch (error) {
-        // A step failed outside the handler (a store outage, say): count it as a failed attempt,
-        // so the message is retried with backoff and, once attempts run out, dead-lettered.
-        report(error);
-        outcome = classify(
-          error instanceof Error ? error : new Error(String(error)),
-          delivery.attempt,
-          maxAttempts,
-          backoff,
-          random,
-        );
-      }
+      outcome = await process({ delivery, source: receiver.source, signal: handlerAbort.signal });
+    } catch (error) {
+      // A step failed outside the handler (a store outage, say): count it as a failed attempt,
+      // so the message is retried with backoff and, once attempts run out, dead-lettered.
+      report(error);
+      outcome = classify(
+        error instanceof Error ? error : new Error(String(error)),
+        delivery.attempt,
+        attemptLimit,
+        backoff,
+        random,
+      );
+    }
+    try {
       await settle(entry, outcome);
+      return outcome.status === 'ack';
     } catch (error) {
       report(error);
+      return false;
+    }
+  };
+
+  /** Returns a FIFO delivery unprocessed, because an earlier one of its group failed. */
+  const release = async (entry: InFlight): Promise<boolean> => {
+    entry.settling = true;
+    await entry.delivery.retry({ delayMs: 0 }).catch(report);
+    return false;
+  };
+
+  const dispatch = async (delivery: Delivery, receivedAt: number) => {
+    stats.received++;
+    const entry: InFlight = {
+      delivery,
+      visibleUntil: receivedAt + visibilityTimeoutMs,
+      released: false,
+      settling: false,
+    };
+    inFlight.add(entry);
+    try {
+      const group = receiver.features.fifo ? delivery.envelope.groupId : undefined;
+      if (group === undefined) await handle(entry);
+      else
+        await sequencer.run(
+          group,
+          () => handle(entry),
+          () => release(entry),
+        );
     } finally {
       inFlight.delete(entry);
       freeSlot();
@@ -288,6 +324,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const waitForSlot = () => new Promise<void>((resolve) => slotWaiters.push(resolve));
 
   const poll = async () => {
+    await deliveryLimit;
     let failures = 0;
     while (running) {
       const free = concurrency - inFlight.size - reserved;
@@ -327,7 +364,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       const now = clock.now();
       for (const entry of inFlight) {
         // Extend well before expiry: once the visibility lapses, another worker may take the message.
-        if (!entry.released && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
+        if (!entry.released && !entry.settling && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
           entry.visibleUntil = now + visibilityTimeoutMs;
           entry.delivery.extendVisibility(visibilityTimeoutMs).catch(report);
         }
@@ -379,6 +416,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       stopping = undefined;
       pollAbort = new AbortController();
       handlerAbort = new AbortController();
+      deliveryLimit = (receiver.deliveryLimit?.() ?? Promise.resolve(undefined)).then((limit) => {
+        if (limit !== undefined) attemptLimit = Math.min(maxAttempts, limit);
+      }, report);
       loops = Array.from({ length: pollers }, () => poll());
       scheduleTick();
     },

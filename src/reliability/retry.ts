@@ -8,13 +8,13 @@ import type { Outcome, Step } from './pipeline.ts';
  * → dead-letter; threw {@link RetryLaterError} → retry after its delay; threw anything else →
  * retry after the backoff for this attempt. With `maxAttempts` used, a failure dead-letters.
  */
-export function retryStep(maxAttempts: number, backoff: Backoff, random: () => number = Math.random): Step {
+export function retryStep(maxAttempts: () => number, backoff: Backoff, random: () => number = Math.random): Step {
   return (next) => async (context) => {
     try {
       return await next(context);
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-      return classify(error, context.delivery.attempt, maxAttempts, backoff, random);
+      return classify(error, context.delivery.attempt, maxAttempts(), backoff, random);
     }
   };
 }

@@ -94,4 +94,10 @@ export interface Receiver {
   readonly features: TransportFeatures;
   /** Receives up to `maxMessages`, waiting up to `waitTimeMs` for the first. */
   receive(options: ReceiveOptions): Promise<Delivery[]>;
+  /**
+   * The receive count after which the transport dead-letters a message by itself (SQS's redrive
+   * `maxReceiveCount`), if it does. Consumers cap their attempts to it, so that the last attempt
+   * is theirs and its failure metadata is kept.
+   */
+  deliveryLimit?(): Promise<number | undefined>;
 }

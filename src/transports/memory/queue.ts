@@ -199,6 +199,11 @@ export class MemoryQueue implements Sender, Receiver {
     }
   }
 
+  /** The redrive policy's `maxReceiveCount`, if the queue has one. */
+  deliveryLimit(): Promise<number | undefined> {
+    return Promise.resolve(Number.isFinite(this.#maxReceiveCount) ? this.#maxReceiveCount : undefined);
+  }
+
   /** Approximate counts of visible, in-flight and delayed messages. */
   counts(): QueueCounts {
     this.#releaseDue();

@@ -1,0 +1,116 @@
+/**
+ * How an {@link Envelope} maps onto an SQS message. SQS allows 10 message attributes, with naming
+ * rules; Missive spends one on its own envelope fields and maps headers onto the other nine, packing
+ * any surplus (or invalidly named) headers into its own attribute and unpacking them on receive.
+ *
+ * @module
+ */
+import type { MessageAttributeValue, Message as SqsMessage } from '@aws-sdk/client-sqs';
+import type { Envelope, Headers } from '../../message.ts';
+
+/** The attribute holding Missive's envelope fields and surplus headers, as JSON. */
+export const ENVELOPE_ATTRIBUTE = 'missive';
+/** SQS's limit on message attributes per message. */
+export const MAX_ATTRIBUTES = 10;
+
+interface PackedEnvelope {
+  /** The Missive message id. */
+  i: string;
+  /** The idempotency key, when it differs from the id. */
+  k?: string;
+  /** createdAt, in milliseconds since the epoch. */
+  t: number;
+  /** Headers that did not fit into attributes of their own. */
+  h?: Record<string, string>;
+}
+
+/**
+ * SQS attribute names: up to 256 characters of `A-Za-z0-9_-.`, not starting with `AWS.` or
+ * `Amazon.` (any case), not starting or ending with a period, no two periods in a row.
+ */
+function isValidAttributeName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    name.length <= 256 &&
+    /^[A-Za-z0-9_.-]+$/.test(name) &&
+    !/^(aws|amazon)\./i.test(name) &&
+    !name.startsWith('.') &&
+    !name.endsWith('.') &&
+    !name.includes('..') &&
+    name !== ENVELOPE_ATTRIBUTE
+  );
+}
+
+/** The message attributes for `envelope`. */
+export function toMessageAttributes(envelope: Envelope): Record<string, MessageAttributeValue> {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  const packed: PackedEnvelope = { i: envelope.id, t: envelope.createdAt };
+  if (envelope.idempotencyKey !== envelope.id) packed.k = envelope.idempotencyKey;
+  let free = MAX_ATTRIBUTES - 1;
+  for (const name in envelope.headers) {
+    const value = envelope.headers[name] as string;
+    // SQS rejects empty string values; those travel packed.
+    if (free > 0 && value !== '' && isValidAttributeName(name)) {
+      attributes[name] = { DataType: 'String', StringValue: value };
+      free--;
+    } else {
+      packed.h ??= {};
+      packed.h[name] = value;
+    }
+  }
+  attributes[ENVELOPE_ATTRIBUTE] = { DataType: 'String', StringValue: JSON.stringify(packed) };
+  return attributes;
+}
+
+/** The size SQS counts for a message: body plus each attribute's name, type and value, in bytes. */
+export function sqsMessageSizeBytes(body: string, attributes: Record<string, MessageAttributeValue>): number {
+  let size = Buffer.byteLength(body, 'utf8');
+  for (const name in attributes) {
+    const attribute = attributes[name] as MessageAttributeValue;
+    size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(attribute.DataType ?? '', 'utf8');
+    if (attribute.StringValue !== undefined) size += Buffer.byteLength(attribute.StringValue, 'utf8');
+    if (attribute.BinaryValue !== undefined) size += attribute.BinaryValue.byteLength;
+  }
+  return size;
+}
+
+/**
+ * The envelope of a received SQS message. Messages sent by other producers (no Missive attribute)
+ * get the SQS message id, the deduplication id (or message id) as key, and the sent time.
+ */
+export function fromSqsMessage(message: SqsMessage): Envelope {
+  const attributes = message.MessageAttributes ?? {};
+  const system = message.Attributes ?? {};
+  const headers: Record<string, string> = {};
+  let packed: Partial<PackedEnvelope> = {};
+  for (const name in attributes) {
+    const attribute = attributes[name] as MessageAttributeValue;
+    if (name === ENVELOPE_ATTRIBUTE) {
+      packed = parsePacked(attribute.StringValue);
+    } else if (attribute.StringValue !== undefined) {
+      headers[name] = attribute.StringValue;
+    } else if (attribute.BinaryValue !== undefined) {
+      headers[name] = Buffer.from(attribute.BinaryValue).toString('base64');
+    }
+  }
+  if (packed.h) Object.assign(headers, packed.h);
+  const id = packed.i ?? (message.MessageId as string);
+  return {
+    id,
+    body: message.Body ?? '',
+    headers: headers as Headers,
+    idempotencyKey: packed.k ?? system.MessageDeduplicationId ?? id,
+    createdAt: packed.t ?? Number(system.SentTimestamp ?? Date.now()),
+    groupId: system.MessageGroupId,
+  };
+}
+
+function parsePacked(json: string | undefined): Partial<PackedEnvelope> {
+  try {
+    const value: unknown = JSON.parse(json ?? '');
+    return typeof value === 'object' && value !== null ? (value as Partial<PackedEnvelope>) : {};
+  } catch {
+    // Not ours after all (another producer's attribute of the same name): read the message as foreign.
+    return {};
+  }
+}
