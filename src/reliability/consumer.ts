@@ -39,7 +39,7 @@ export interface ConsumerOptions<Body> {
   readonly batchSize?: number;
   /** Receive loops running at once. Default `ceil(concurrency / batchSize)`. */
   readonly pollers?: number;
-  /** Long-poll wait per receive, in milliseconds. Default 20 000. */
+  /** Long-poll wait per receive, in milliseconds. Default 20 000; at least 1 (SQS rounds up to whole seconds, at most 20). */
   readonly waitTimeMs?: number;
   /** Visibility timeout of received messages, in milliseconds. Default 30 000; at most 43 200 000 (12 h, SQS's limit). */
   readonly visibilityTimeoutMs?: number;
@@ -63,7 +63,11 @@ export interface ConsumerOptions<Body> {
   readonly schema?: StandardSchemaV1<unknown, Body>;
   /** Decodes bodies. Default JSON. */
   readonly codec?: Codec;
-  /** How long `stop()` lets in-flight handlers finish before releasing their messages, in milliseconds. Default 30 000. */
+  /**
+   * How long `stop()` lets in-flight handlers finish before releasing their messages, in
+   * milliseconds. Default 30 000. Messages are released no sooner than `waitTimeMs` after the
+   * stop, once a long poll it cut short can no longer take them.
+   */
   readonly stopTimeoutMs?: number;
   /** Receives errors outside handlers (a failed receive, ack or dead-letter send). Default `console.error`. */
   readonly onError?: (error: Error) => void;
@@ -133,7 +137,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const concurrency = integerOption('concurrency', options.concurrency, 10, 1, 10_000);
   const batchSize = integerOption('batchSize', options.batchSize, 10, 1, 10_000);
   const pollers = integerOption('pollers', options.pollers, Math.ceil(concurrency / batchSize), 1, concurrency);
-  const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 0);
+  const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 1);
   const visibilityTimeoutMs = integerOption('visibilityTimeoutMs', options.visibilityTimeoutMs, 30_000, 1, 43_200_000);
   const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 5, 1, 1_000);
   // Lowered to the transport's own delivery limit (an SQS redrive policy's maxReceiveCount) on start.
@@ -194,6 +198,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   let loops: Promise<void>[] = [];
   let tickTimer: TimerHandle | undefined;
   let stopping: Promise<{ released: number }> | undefined;
+  let releasing = false;
+  const toRelease: InFlight[] = [];
 
   const report = (error: unknown) => {
     try {
@@ -245,6 +251,12 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const settle = (entry: InFlight, outcome: Outcome): Promise<void> => {
     const { delivery } = entry;
     if (entry.released) return Promise.resolve();
+    if (releasing && outcome.status === 'retry') {
+      // Past the stop deadline, a handler that gave up (aborted) is released, not backed off.
+      entry.released = true;
+      toRelease.push(entry);
+      return Promise.resolve();
+    }
     entry.settling = true;
     switch (outcome.status) {
       case 'ack':
@@ -389,19 +401,27 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   const stopNow = async () => {
     running = false;
+    const abortedAt = clock.now();
     pollAbort.abort();
     freeSlot();
     await Promise.all(loops);
     let released = 0;
     if (!(await drained(stopTimeoutMs))) {
+      releasing = true;
       handlerAbort.abort(new Error('Consumer stopped: the stop deadline passed'));
-      const releases: Promise<void>[] = [];
+      // A long poll cut short here may stay open on the server (SQS) until its wait ends, and
+      // would take the messages released now: release once it has closed.
+      const pollOpenMs = abortedAt + waitTimeMs - clock.now();
+      if (pollOpenMs > 0) await sleep(clock, pollOpenMs);
       for (const entry of inFlight) {
+        if (entry.settling || entry.released) continue;
         entry.released = true;
-        released++;
-        releases.push(entry.delivery.retry({ delayMs: 0 }).catch(report));
+        toRelease.push(entry);
       }
-      await Promise.all(releases);
+      const releases = toRelease.splice(0);
+      released = releases.length;
+      await Promise.all(releases.map((entry) => entry.delivery.retry({ delayMs: 0 }).catch(report)));
+      releasing = false;
     }
     stats.released += released;
     if (tickTimer !== undefined) clock.clearTimeout(tickTimer);

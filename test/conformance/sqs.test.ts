@@ -11,7 +11,11 @@ describeConformance({
   clock: systemClock,
   async createQueue({ fifo = false, visibilityTimeoutMs = 1_000 } = {}) {
     const seconds = Math.ceil(visibilityTimeoutMs / 1000);
-    const { queueUrl, deadLetterQueueUrl } = await createSqsQueue(client, { fifo, visibilityTimeoutSeconds: seconds, maxReceiveCount: 10 });
+    const { queueUrl, deadLetterQueueUrl } = await createSqsQueue(client, {
+      fifo,
+      visibilityTimeoutSeconds: seconds,
+      maxReceiveCount: 10,
+    });
     const queue = sqsQueue({ client, queueUrl });
     const deadLetters = sqsQueue({ client, queueUrl: deadLetterQueueUrl as string });
     return { sender: queue, receiver: queue, deadLetters, visibilityTimeoutMs: seconds * 1000 };

@@ -22,12 +22,20 @@ export async function createSqsQueue(
   const name = `${options.name ?? 'test'}-${process.pid}-${++queues}`;
   const fifo = options.fifo ? { FifoQueue: 'true' } : {};
   let deadLetterQueueUrl: string | undefined;
-  const attributes: Record<string, string> = { ...fifo, VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30) };
+  const attributes: Record<string, string> = {
+    ...fifo,
+    VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
+  };
   if (options.maxReceiveCount !== undefined) {
     const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq${suffix}`, Attributes: fifo }));
     deadLetterQueueUrl = dlq.QueueUrl as string;
-    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
-    attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: options.maxReceiveCount });
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    attributes.RedrivePolicy = JSON.stringify({
+      deadLetterTargetArn: Attributes?.QueueArn,
+      maxReceiveCount: options.maxReceiveCount,
+    });
   }
   const queue = await client.send(new CreateQueueCommand({ QueueName: `${name}${suffix}`, Attributes: attributes }));
   return { queueUrl: queue.QueueUrl as string, deadLetterQueueUrl };

@@ -283,7 +283,7 @@ export class SqsQueue implements Sender, Receiver {
     });
     let output: SendMessageBatchCommandOutput;
     try {
-      output = await this.#withRetries(() => this.#client.send(command));
+      output = await this.#client.send(command);
     } catch (error) {
       const failure = toTransportError(error, this.queueUrl, 'SendMessageBatch');
       return entries.map(({ envelope }) => ({
@@ -346,8 +346,9 @@ export class SqsQueue implements Sender, Receiver {
   }
 
   /**
-   * Runs a batch call, repeating it after a short pause on throttling, 5xx or network errors
-   * (three tries in all): a lost delete costs a redelivery, a lost send a producer retry.
+   * Runs a delete or visibility batch call, repeating it after a short pause on throttling, 5xx
+   * or network errors (three tries in all): a lost delete costs a redelivery. Sends are not
+   * repeated here: the producer retries them, within its retry budget.
    */
   async #withRetries<T>(call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
