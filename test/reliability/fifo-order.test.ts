@@ -1,0 +1,99 @@
+import { createConsumer, type Delivery, type Envelope, type Receiver } from 'missive';
+import { ManualClock } from 'missive/memory';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Real SQS may return several messages of one FIFO group in a single receive (the in-memory
+ * queue and fauxqs never do), so this receiver hands out such a batch once, recording how each
+ * delivery was settled.
+ */
+function oneBatchReceiver(bodies: [group: string, body: string][]) {
+  const settled: string[] = [];
+  let given = false;
+  const deliveries = bodies.map(([groupId, body]): Delivery => {
+    const envelope: Envelope = { id: body, body: JSON.stringify(body), headers: {}, idempotencyKey: body, createdAt: 0, groupId };
+    return {
+      envelope,
+      attempt: 1,
+      firstReceivedAt: 0,
+      ack: async () => void settled.push(`${body}:ack`),
+      retry: async ({ delayMs }) => void settled.push(`${body}:retry(${delayMs})`),
+      deadLetter: async () => void settled.push(`${body}:dead`),
+      extendVisibility: async () => undefined,
+    };
+  });
+  const receiver: Receiver = {
+    source: 'orders.fifo',
+    features: { fifo: true, delay: false, deadLetter: true, persistence: true },
+    receive: async ({ signal }) => {
+      if (!given) {
+        given = true;
+        return deliveries;
+      }
+      await new Promise((resolve) => signal?.addEventListener('abort', resolve));
+      return [];
+    },
+  };
+  return { receiver, settled };
+}
+
+describe('FIFO order in the consumer', () => {
+  it('runs a group’s messages one at a time, in order, while other groups run alongside', async () => {
+    const clock = new ManualClock();
+    const { receiver, settled } = oneBatchReceiver([
+      ['a', 'a1'],
+      ['b', 'b1'],
+      ['a', 'a2'],
+      ['a', 'a3'],
+      ['b', 'b2'],
+    ]);
+    const running = new Set<string>();
+    const overlaps: string[] = [];
+    const order: string[] = [];
+    const consumer = createConsumer<string>({
+      transport: receiver,
+      clock,
+      concurrency: 10,
+      handler: async (message) => {
+        const group = message.groupId as string;
+        if (running.has(group)) overlaps.push(message.body);
+        running.add(group);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
+        order.push(message.body);
+        running.delete(group);
+      },
+    });
+    consumer.start();
+    await clock.advanceUntil(() => settled.length === 5, { stepMs: 5 });
+    await consumer.stop();
+    expect(overlaps).toEqual([]);
+    expect(order.filter((b) => b.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+    expect(order.filter((b) => b.startsWith('b'))).toEqual(['b1', 'b2']);
+    expect(order.indexOf('b1')).toBeLessThan(order.indexOf('a2'));
+  });
+
+  it('after a failure, releases the rest of that group unprocessed and lets other groups go on', async () => {
+    const clock = new ManualClock();
+    const { receiver, settled } = oneBatchReceiver([
+      ['a', 'a1'],
+      ['a', 'a2'],
+      ['b', 'b1'],
+      ['a', 'a3'],
+    ]);
+    const handled: string[] = [];
+    const consumer = createConsumer<string>({
+      transport: receiver,
+      clock,
+      retry: { backoff: { initialDelayMs: 500, jitter: 'none' } },
+      handler: (message) => {
+        if (message.body === 'a1') throw new Error('transient');
+        handled.push(message.body);
+      },
+    });
+    consumer.start();
+    await clock.advanceUntil(() => settled.length === 4, { stepMs: 5 });
+    await consumer.stop();
+    expect(handled).toEqual(['b1']);
+    expect(settled.sort()).toEqual(['a1:retry(500)', 'a2:retry(0)', 'a3:retry(0)', 'b1:ack']);
+  });
+});
