@@ -1,5 +1,6 @@
 /**
- * Every error Missive throws or hands to a callback is a {@link MissiveError}: it has a stable
+ * Every error Missive raises is a {@link MissiveError} (errors your own handlers throw are passed
+ * through as they are): it has a stable
  * string `code` to branch on, keeps the underlying error as `cause`, and carries the data a
  * caller needs to act (the option, the destination, the attempt).
  *
@@ -23,7 +24,8 @@ export const ErrorCode = {
   Closed: 'MISSIVE_CLOSED',
   RetryLater: 'MISSIVE_RETRY_LATER',
   Unrecoverable: 'MISSIVE_UNRECOVERABLE',
-  IdempotencyConflict: 'MISSIVE_IDEMPOTENCY_CONFLICT',
+  DuplicateInProgress: 'MISSIVE_DUPLICATE_IN_PROGRESS',
+  LeaseLapsed: 'MISSIVE_LEASE_LAPSED',
 } as const;
 
 /** One of {@link ErrorCode}'s values. */
@@ -232,21 +234,47 @@ export class UnrecoverableError extends MissiveError {
   }
 }
 
-/** The same idempotency key arrived with a different payload: a misused key, not a duplicate. */
-export class IdempotencyConflictError extends MissiveError {
+/**
+ * A delivery found its idempotency key being processed by another delivery; it is retried later.
+ * Seen in a retry outcome, never thrown at callers.
+ */
+export class DuplicateInProgressError extends MissiveError {
   readonly key: string;
 
   constructor(key: string) {
     super(
-      ErrorCode.IdempotencyConflict,
-      `Idempotency key ${key} was already used for a different payload. ` +
-        'Derive the key from what makes the message unique, or send it under a new key.',
+      ErrorCode.DuplicateInProgress,
+      `Idempotency key ${key} is being processed by another delivery; this one is retried later.`,
     );
     this.key = key;
   }
 }
 
-/** The message of any thrown value, for composing error text. */
+/**
+ * A handler finished after its idempotency lease had lapsed, so another delivery may have run the
+ * same key at the same time. Reported through the consumer's `onError`.
+ */
+export class LeaseLapsedError extends MissiveError {
+  readonly key: string;
+  readonly leaseMs: number;
+
+  constructor(key: string, leaseMs: number) {
+    super(
+      ErrorCode.LeaseLapsed,
+      `Idempotency lease on ${key} lapsed before its handler finished (leaseMs ${leaseMs}); another delivery may have run it too. ` +
+        "Raise idempotency.leaseMs above the handler's longest run.",
+    );
+    this.key = key;
+    this.leaseMs = leaseMs;
+  }
+}
+
+/** @internal Any thrown value as an Error. */
+export function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+/** @internal The message of any thrown value, for composing error text. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

@@ -7,7 +7,25 @@
  */
 export { type Clock, sleep, systemClock, type TimerHandle } from './clock.ts';
 export { type Codec, jsonCodec } from './codec.ts';
-export * from './errors.ts';
+export {
+  ClosedError,
+  CodecError,
+  ConfigurationError,
+  DuplicateInProgressError,
+  ErrorCode,
+  InvalidMessageError,
+  isMissiveError,
+  isMissiveErrorCode,
+  LeaseLapsedError,
+  MessageTooLargeError,
+  MissiveError,
+  RetryBudgetExhaustedError,
+  RetryLaterError,
+  SendFailedError,
+  TransportError,
+  UnrecoverableError,
+  type ValidationIssue,
+} from './errors.ts';
 export {
   FailureHeader,
   type FailureMetadata,
@@ -30,7 +48,6 @@ export {
 export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './reliability/idempotency/memory-store.ts';
 export type { IdempotencyOptions } from './reliability/idempotency/step.ts';
 export type { BeginResult, IdempotencyStore, Lease } from './reliability/idempotency/store.ts';
-export type { Outcome, Process, ProcessContext, Step } from './reliability/pipeline.ts';
 export {
   type BatchItemResult,
   createProducer,

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createConsumer, ErrorCode, FailureReason, Jitter } from 'missive';
 import { memoryQueue } from 'missive/memory';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import * as backoff from '../docs/snippets/backoff.ts';
 import * as backpressure from '../docs/snippets/backpressure.ts';
 import * as deadLetters from '../docs/snippets/dead-letters.ts';
@@ -24,7 +24,9 @@ import * as idempotency from '../docs/snippets/idempotency.ts';
 import * as idempotencyStore from '../docs/snippets/idempotency-store.ts';
 import * as retryBudget from '../docs/snippets/retry-budget.ts';
 import * as schema from '../docs/snippets/schema.ts';
+import * as sqsWorker from '../docs/snippets/sqs-worker.ts';
 import * as visibility from '../docs/snippets/visibility.ts';
+import { createSqsQueue, sqsClient } from './helpers/sqs.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
@@ -154,6 +156,7 @@ const snippets: Record<string, unknown> = {
   'idempotency-store.ts': idempotencyStore,
   'retry-budget.ts': retryBudget,
   'schema.ts': schema,
+  'sqs-worker.ts': sqsWorker,
   'visibility.ts': visibility,
 };
 
@@ -280,6 +283,52 @@ describe('docs: every snippet runs and does what the docs say', () => {
       completed: true,
       duplicateResult: { receipt: 'r-1' },
     });
+  });
+
+  it('sqs-worker: good orders fulfilled once, the poison one dead-lettered at maxReceiveCount, nothing left', async () => {
+    // Test-only setup: the queues, in the fauxqs emulator, and the environment a platform would provide.
+    const client = sqsClient();
+    const { queueUrl, deadLetterQueueUrl } = await createSqsQueue(client, { name: 'orders', maxReceiveCount: 3 });
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ENDPOINT_URL_SQS', inject('sqsEndpoint'));
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('AWS_SESSION_TOKEN', undefined);
+    vi.stubEnv('ORDERS_QUEUE_URL', queueUrl);
+    const before = { term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') };
+    try {
+      const result = await sqsWorker.main({ client, queueUrl, deadLetterQueueUrl: deadLetterQueueUrl as string });
+      expect(result.sent).toEqual(Array(13).fill('sent'));
+      expect([...result.fulfilled].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `o-${i + 1}`).sort());
+      expect(result.deadLetters).toHaveLength(1);
+      const [dead] = result.deadLetters;
+      expect(dead?.order).toEqual({ orderId: 'o-13', sku: 'discontinued', quantity: 1 });
+      // retry.maxAttempts is 10; the redrive policy's maxReceiveCount of 3 wins.
+      expect(dead?.failure).toMatchObject({
+        reason: FailureReason.AttemptsExhausted,
+        errorName: 'Error',
+        errorMessage: 'No stock record for SKU discontinued',
+        attempts: 3,
+        source: queueUrl,
+      });
+      expect(dead?.failure?.failedAt).toBeGreaterThanOrEqual(dead?.failure?.firstAttemptAt ?? Number.NaN);
+      expect(result.stats).toEqual({
+        received: 15,
+        acked: 12,
+        duplicates: 0,
+        retried: 2,
+        deadLettered: 1,
+        released: 0,
+        inFlight: 0,
+      });
+      expect(result.left).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+      expect(result.listenersLeft).toBe(0);
+      expect(process.listenerCount('SIGTERM')).toBe(before.term);
+      expect(process.listenerCount('SIGINT')).toBe(before.int);
+    } finally {
+      vi.unstubAllEnvs();
+      client.destroy();
+    }
   });
 
   it('backpressure: never more messages in flight than the concurrency', async () => {

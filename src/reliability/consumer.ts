@@ -1,16 +1,17 @@
 import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.ts';
 import { type Codec, jsonCodec } from '../codec.ts';
-import { ConfigurationError, messageOf, TransportError } from '../errors.ts';
+import { ConfigurationError, messageOf, TransportError, toError } from '../errors.ts';
 import { type FailureMetadata, withFailureHeaders } from '../failure.ts';
 import type { Message } from '../message.ts';
 import { functionOption, integerOption, requiredOption } from '../options.ts';
 import type { StandardSchemaV1 } from '../schema.ts';
 import type { Delivery, Receiver, Sender } from '../transports/contract.ts';
+import { SqsLimits } from '../transports/sqs-limits.ts';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { decodeStep } from './decode.ts';
 import { GroupSequencer } from './group-order.ts';
 import { type IdempotencyOptions, idempotencyStep } from './idempotency/step.ts';
-import { compose, type Outcome, type Process, type Step } from './pipeline.ts';
+import { compose, type Outcome, type Process, type ProcessContext, type Step } from './pipeline.ts';
 import { classify, retryStep } from './retry.ts';
 
 /** What a handler receives besides the message. */
@@ -106,13 +107,23 @@ export interface Consumer {
 
 interface InFlight {
   readonly delivery: Delivery;
+  readonly context: ProcessContext;
   visibleUntil: number;
   released: boolean;
   /** Settlement has started: heartbeats must leave it alone (no visibility change after a delete). */
   settling: boolean;
 }
 
-const defaultOnError = (error: Error) => console.error(`[missive] ${error.message}`);
+const defaultOnError = (error: Error) => console.error('[missive]', error);
+
+/** Calls `action` now, turning a synchronous throw into a rejection. */
+const attempt = (action: () => Promise<void>): Promise<void> => {
+  try {
+    return action();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+};
 
 /**
  * Creates a consumer. Call `start()` to begin and `stop()` to drain.
@@ -138,7 +149,13 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const batchSize = integerOption('batchSize', options.batchSize, 10, 1, 10_000);
   const pollers = integerOption('pollers', options.pollers, Math.ceil(concurrency / batchSize), 1, concurrency);
   const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 1);
-  const visibilityTimeoutMs = integerOption('visibilityTimeoutMs', options.visibilityTimeoutMs, 30_000, 1, 43_200_000);
+  const visibilityTimeoutMs = integerOption(
+    'visibilityTimeoutMs',
+    options.visibilityTimeoutMs,
+    30_000,
+    1,
+    SqsLimits.maxVisibilityMs,
+  );
   const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 5, 1, 1_000);
   // Lowered to the transport's own delivery limit (an SQS redrive policy's maxReceiveCount) on start.
   let attemptLimit = maxAttempts;
@@ -146,6 +163,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     { initialDelayMs: 1_000, maxDelayMs: 300_000, ...options.retry?.backoff },
     'retry.backoff',
   );
+  // A failed receive (network, throttling) is retried soon: 100 ms doubling to 10 s, not the handler backoff.
+  const receiveBackoff = createBackoff({ initialDelayMs: 100, maxDelayMs: 10_000 });
   const stopTimeoutMs = integerOption('stopTimeoutMs', options.stopTimeoutMs, 30_000, 0);
   const onError = functionOption('onError', options.onError, defaultOnError);
   const clock = options.clock ?? systemClock;
@@ -159,11 +178,14 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     );
   }
 
+  // One timer serves heartbeats and lease renewals: four ticks per visibility timeout (or lease).
+  let tickMs = Math.max(1, Math.floor(visibilityTimeoutMs / 4));
   const steps: Step[] = [decodeStep(options.codec ?? jsonCodec, options.schema)];
   if (options.idempotency) {
     const { store, key = (message: Message<unknown>) => message.idempotencyKey } = options.idempotency;
     requiredOption('idempotency.store', store, 'an IdempotencyStore, for example memoryIdempotencyStore()');
     const leaseMs = integerOption('idempotency.leaseMs', options.idempotency.leaseMs, 60_000, 1);
+    tickMs = Math.max(1, Math.min(tickMs, Math.floor(leaseMs / 4)));
     steps.push(
       idempotencyStep({
         store,
@@ -199,11 +221,12 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   let tickTimer: TimerHandle | undefined;
   let stopping: Promise<{ released: number }> | undefined;
   let releasing = false;
+  let stopped = true;
   const toRelease: InFlight[] = [];
 
   const report = (error: unknown) => {
     try {
-      onError(error instanceof Error ? error : new Error(String(error)));
+      onError(toError(error));
     } catch {
       // A throwing error callback must not take the consumer down.
     }
@@ -280,18 +303,12 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     const { delivery } = entry;
     let outcome: Outcome;
     try {
-      outcome = await process({ delivery, source: receiver.source, signal: handlerAbort.signal });
+      outcome = await process(entry.context);
     } catch (error) {
       // A step failed outside the handler (a store outage, say): count it as a failed attempt,
       // so the message is retried with backoff and, once attempts run out, dead-lettered.
       report(error);
-      outcome = classify(
-        error instanceof Error ? error : new Error(String(error)),
-        delivery.attempt,
-        attemptLimit,
-        backoff,
-        random,
-      );
+      outcome = classify(toError(error), delivery.attempt, attemptLimit, backoff, random);
     }
     try {
       await settle(entry, outcome);
@@ -305,7 +322,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   /** Returns a FIFO delivery unprocessed, because an earlier one of its group failed. */
   const release = async (entry: InFlight): Promise<boolean> => {
     entry.settling = true;
-    await entry.delivery.retry({ delayMs: 0 }).catch(report);
+    await attempt(() => entry.delivery.retry({ delayMs: 0 })).catch(report);
     return false;
   };
 
@@ -313,6 +330,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     stats.received++;
     const entry: InFlight = {
       delivery,
+      context: { delivery, source: receiver.source, signal: handlerAbort.signal },
       visibleUntil: receivedAt + visibilityTimeoutMs,
       released: false,
       settling: false,
@@ -358,7 +376,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       } catch (error) {
         reserved -= wanted;
         report(error);
-        await sleep(clock, backoff.delayMs(++failures, undefined, random), pollAbort.signal).catch(() => undefined);
+        await sleep(clock, receiveBackoff.delayMs(++failures, undefined, random), pollAbort.signal).catch(
+          () => undefined,
+        );
         continue;
       }
       reserved -= wanted;
@@ -372,21 +392,29 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   // live timer, keeps the process running while the consumer is.
   const tick = () => {
     tickTimer = undefined;
-    if (options.heartbeat !== false) {
-      const now = clock.now();
-      for (const entry of inFlight) {
-        // Extend well before expiry: once the visibility lapses, another worker may take the message.
-        if (!entry.released && !entry.settling && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
-          entry.visibleUntil = now + visibilityTimeoutMs;
-          entry.delivery.extendVisibility(visibilityTimeoutMs).catch(report);
-        }
+    const now = clock.now();
+    for (const entry of inFlight) {
+      if (entry.released || entry.settling) continue;
+      // Extend well before expiry: once the visibility lapses, another worker may take the message.
+      if (options.heartbeat !== false && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
+        entry.visibleUntil = now + visibilityTimeoutMs;
+        attempt(() => entry.delivery.extendVisibility(visibilityTimeoutMs)).catch(report);
+      }
+      // Likewise the idempotency lease, or a duplicate could run beside this handler.
+      const lease = entry.context.lease;
+      if (lease && lease.expiresAt - now <= lease.leaseMs / 2) {
+        lease.expiresAt = now + lease.leaseMs;
+        attempt(async () => {
+          if (!(await lease.renew()))
+            report(new Error('An idempotency lease was lost before its handler finished; see LeaseLapsedError.'));
+        }).catch(report);
       }
     }
     if (running || inFlight.size > 0) scheduleTick();
   };
 
   const scheduleTick = () => {
-    if (tickTimer === undefined) tickTimer = clock.setTimeout(tick, Math.max(1, Math.floor(visibilityTimeoutMs / 4)));
+    if (tickTimer === undefined) tickTimer = clock.setTimeout(tick, tickMs);
   };
 
   const drained = (timeoutMs: number) =>
@@ -420,7 +448,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       }
       const releases = toRelease.splice(0);
       released = releases.length;
-      await Promise.all(releases.map((entry) => entry.delivery.retry({ delayMs: 0 }).catch(report)));
+      await Promise.all(releases.map((entry) => attempt(() => entry.delivery.retry({ delayMs: 0 })).catch(report)));
       releasing = false;
     }
     stats.released += released;
@@ -429,25 +457,33 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     return { released };
   };
 
-  return {
-    start() {
-      if (running) return;
-      running = true;
-      stopping = undefined;
-      pollAbort = new AbortController();
-      handlerAbort = new AbortController();
-      deliveryLimit = (receiver.deliveryLimit?.() ?? Promise.resolve(undefined)).then((limit) => {
-        if (limit !== undefined) attemptLimit = Math.min(maxAttempts, limit);
-      }, report);
-      loops = Array.from({ length: pollers }, () => poll());
-      scheduleTick();
-    },
-    stop() {
-      stopping ??= stopNow();
-      return stopping;
-    },
-    stats() {
-      return { ...stats, inFlight: inFlight.size };
-    },
+  const start = (): void => {
+    if (running) return;
+    // Restarting while a stop drains: start again once it has finished, not beside it.
+    if (stopping && !stopped) {
+      void stopping.then(start);
+      return;
+    }
+    running = true;
+    stopping = undefined;
+    pollAbort = new AbortController();
+    handlerAbort = new AbortController();
+    deliveryLimit = (receiver.deliveryLimit?.() ?? Promise.resolve(undefined)).then((limit) => {
+      if (limit !== undefined) attemptLimit = Math.min(maxAttempts, limit);
+    }, report);
+    loops = Array.from({ length: pollers }, () => poll());
+    scheduleTick();
   };
+
+  const stop = (): Promise<{ released: number }> => {
+    if (!stopping) {
+      stopped = false;
+      stopping = stopNow().finally(() => {
+        stopped = true;
+      });
+    }
+    return stopping;
+  };
+
+  return { start, stop, stats: () => ({ ...stats, inFlight: inFlight.size }) };
 }

@@ -18,6 +18,18 @@ export interface ProcessContext {
   readonly signal: AbortSignal;
   /** The decoded message; set by the decode step, so present for every later step. */
   message?: Message<unknown>;
+  /** The idempotency lease held while the handler runs; the consumer renews it before it lapses. */
+  lease?: IdempotencyLeaseHandle | undefined;
+}
+
+/** A held idempotency lease, as the consumer's heartbeat sees it. */
+export interface IdempotencyLeaseHandle {
+  /** When the lease lapses, in milliseconds since the epoch; updated on renewal. */
+  expiresAt: number;
+  /** The lease's length, in milliseconds. */
+  readonly leaseMs: number;
+  /** Extends the lease by `leaseMs` from now; false when it was lost. */
+  renew(): Promise<boolean>;
 }
 
 /** How a delivery ended. A tagged union on `status`. */

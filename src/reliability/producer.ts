@@ -8,6 +8,7 @@ import {
   RetryBudgetExhaustedError,
   SendFailedError,
   TransportError,
+  toError,
 } from '../errors.ts';
 import { uuidv7 } from '../id.ts';
 import type { Headers, OutgoingEnvelope } from '../message.ts';
@@ -150,6 +151,7 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
   return {
     async send(body, sendOptions = {}) {
       ensureOpen();
+      sendOptions.signal?.throwIfAborted();
       if (schema) await check(body);
       const message = envelope(body, sendOptions);
       const sending = deliver([message], sendOptions.signal).then(([result]) => {
@@ -158,7 +160,13 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
       });
       if (mode === 'confirmed') return sending;
       const tracked = sending
-        .catch((error: Error) => onError(error, { id: message.id, body }))
+        .catch((error: Error) => {
+          try {
+            onError(error, { id: message.id, body });
+          } catch {
+            // A throwing error callback must not become an unhandled rejection that ends the process.
+          }
+        })
         .finally(() => pending.delete(tracked));
       pending.add(tracked);
       return { id: message.id };
@@ -166,6 +174,7 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
 
     async sendBatch(items, batchOptions = {}) {
       ensureOpen();
+      batchOptions.signal?.throwIfAborted();
       if (items.length === 0) return [];
       if (schema) await Promise.all(items.map((item) => check(item.body)));
       // One reading of each clock per batch, not two per message: the batch is built in one go.
@@ -278,6 +287,8 @@ async function sendWithRetries(
     if (error instanceof StillRetryable)
       failRemaining(new SendFailedError(transport.destination, attempt, true, error.lastError));
     else if (error instanceof RetryBudgetExhaustedError) failRemaining(error);
+    // Aborted between attempts: what was accepted stays reported as sent; the rest fail with the reason.
+    else if (plan.signal?.aborted) failRemaining(toError(plan.signal.reason));
     else throw error;
   }
   return results;
@@ -307,7 +318,7 @@ async function callSender(
     return await transport.send(envelopes, signal ? { signal } : undefined);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    const failure = error instanceof Error ? error : new Error(String(error));
+    const failure = toError(error);
     const retryable = !(isMissiveError(failure) && failure instanceof TransportError && !failure.retryable);
     return envelopes.map((envelope) =>
       retryable

@@ -1,4 +1,4 @@
-import { RetryLaterError, UnrecoverableError } from '../errors.ts';
+import { RetryLaterError, toError, UnrecoverableError } from '../errors.ts';
 import { FailureReason } from '../failure.ts';
 import type { Backoff } from './backoff.ts';
 import type { Outcome, Step } from './pipeline.ts';
@@ -13,7 +13,7 @@ export function retryStep(maxAttempts: () => number, backoff: Backoff, random: (
     try {
       return await next(context);
     } catch (thrown) {
-      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      const error = toError(thrown);
       return classify(error, context.delivery.attempt, maxAttempts(), backoff, random);
     }
   };

@@ -212,18 +212,41 @@ describe('consumer', () => {
     expect(runs).toBe(1);
   });
 
-  it('reports a handler that finished after its idempotency lease lapsed', async () => {
+  it('renews the idempotency lease while a slow handler runs, so a duplicate never runs beside it', async () => {
+    const { send, start } = setup({
+      concurrency: 2,
+      idempotency: { store: memoryIdempotencyStore({ clock }), key: () => 'same-key', leaseMs: 1_000 },
+    });
+    await send([1, 2]);
+    let active = 0;
+    let peak = 0;
+    const consumer = start(async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, 5_000));
+      active--;
+    });
+    await clock.advanceUntil(() => consumer.stats().acked === 1 && consumer.stats().duplicates === 1, { stepMs: 50 });
+    expect(peak).toBe(1);
+  });
+
+  it('reports a handler whose idempotency lease was lost before it finished', async () => {
+    const store = memoryIdempotencyStore({ clock });
+    const losing: IdempotencyStore = { ...store, renew: async () => false, complete: async () => false };
     const errors: string[] = [];
     const { send, start } = setup({
-      idempotency: { store: memoryIdempotencyStore({ clock }), leaseMs: 1_000 },
+      idempotency: { store: losing, leaseMs: 1_000 },
       onError: (e) => errors.push(e.message),
     });
     await send([1]);
     const consumer = start(async () => {
       await new Promise<void>((resolve) => clock.setTimeout(resolve, 2_000));
     });
-    await clock.advanceUntil(() => consumer.stats().acked === 1);
-    expect(errors).toEqual([expect.stringMatching(/lease on .* lapsed before its handler finished \(leaseMs 1000\)/)]);
+    await clock.advanceUntil(() => consumer.stats().acked === 1, { stepMs: 50 });
+    expect(errors).toContain('An idempotency lease was lost before its handler finished; see LeaseLapsedError.');
+    expect(errors).toContainEqual(
+      expect.stringMatching(/lease on .* lapsed before its handler finished \(leaseMs 1000\)/),
+    );
   });
 
   it('leaves the message for redelivery when the idempotency store fails', async () => {
@@ -282,6 +305,56 @@ describe('consumer', () => {
     expect(errors[0]).toMatch(/Dead-letter queue refused message .* exceeds the 50-byte limit.* stays on/);
     expect(consumer.stats().deadLettered).toBe(0);
     expect(queue.counts().inFlight + queue.counts().visible).toBe(1);
+  });
+
+  it('restarted while a stop is draining, finishes that stop and then runs again', async () => {
+    const { send, start } = setup({ stopTimeoutMs: 1_000 });
+    const handled: number[] = [];
+    const consumer = start((message) => void handled.push(message.body));
+    const stopping = consumer.stop();
+    consumer.start();
+    await clock.advance(2_000);
+    expect(await stopping).toEqual({ released: 0 });
+    await send([7]);
+    await clock.advanceUntil(() => handled.length === 1);
+    expect(handled).toEqual([7]);
+  });
+
+  it('survives a transport whose visibility change throws synchronously', async () => {
+    const { queue, send } = setup({}, { visibilityTimeoutMs: 1_000 });
+    const errors: string[] = [];
+    const throwing: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: async (options) =>
+        (await queue.receive(options)).map((delivery) => ({
+          envelope: delivery.envelope,
+          attempt: delivery.attempt,
+          firstReceivedAt: delivery.firstReceivedAt,
+          ack: () => delivery.ack(),
+          retry: (o) => delivery.retry(o),
+          deadLetter: (f) => delivery.deadLetter(f),
+          extendVisibility: () => {
+            throw new Error('sync failure');
+          },
+        })),
+    };
+    await send([1]);
+    const consumer = createConsumer<number>({
+      transport: throwing,
+      clock,
+      visibilityTimeoutMs: 1_000,
+      onError: (e) => errors.push(e.message),
+      handler: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 2_000)),
+    });
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().acked >= 1, { stepMs: 50 });
+    // Redelivered copies are still running (their visibility could not be extended): drain them.
+    const stopping = consumer.stop();
+    await clock.advance(35_000);
+    await stopping;
+    expect(errors.length).toBeGreaterThan(0);
+    expect(new Set(errors)).toEqual(new Set(['sync failure']));
   });
 
   it('settles a delivery once, even if settled again by hand', async () => {

@@ -11,7 +11,14 @@ function oneBatchReceiver(bodies: [group: string, body: string][]) {
   const settled: string[] = [];
   let given = false;
   const deliveries = bodies.map(([groupId, body]): Delivery => {
-    const envelope: Envelope = { id: body, body: JSON.stringify(body), headers: {}, idempotencyKey: body, createdAt: 0, groupId };
+    const envelope: Envelope = {
+      id: body,
+      body: JSON.stringify(body),
+      headers: {},
+      idempotencyKey: body,
+      createdAt: 0,
+      groupId,
+    };
     return {
       envelope,
       attempt: 1,

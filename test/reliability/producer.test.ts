@@ -153,6 +153,52 @@ describe('producer', () => {
     expect(await sending).toMatchObject({ message: 'shutting down' });
   });
 
+  it('keeps what an aborted batch already sent reported as sent, failing only the rest with the reason', async () => {
+    const queue = memoryQueue({ clock });
+    const { sender } = flakySender(queue, (envelope) => (envelope.body === '2' ? 'retryable' : 'pass'));
+    const producer = createProducer<number>({
+      transport: sender,
+      clock,
+      retry: { maxAttempts: 5, backoff: { initialDelayMs: 1_000 } },
+    });
+    const controller = new AbortController();
+    const sending = producer.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }], { signal: controller.signal });
+    await clock.advance(0);
+    controller.abort(new Error('shutting down'));
+    const results = await sending;
+    expect(results.map((r) => (r.status === 'failed' ? r.error.message : r.status))).toEqual([
+      'sent',
+      'shutting down',
+      'sent',
+    ]);
+  });
+
+  it('sends nothing when the signal is already aborted', async () => {
+    const queue = memoryQueue({ clock });
+    const producer = createProducer({ transport: queue, clock });
+    await expect(producer.send('x', { signal: AbortSignal.abort(new Error('too late')) })).rejects.toThrow('too late');
+    await expect(producer.sendBatch([{ body: 'y' }], { signal: AbortSignal.abort() })).rejects.toThrow();
+    expect(queue.counts().visible).toBe(0);
+  });
+
+  it('survives an onError callback that throws, in fire-and-forget mode', async () => {
+    const queue = memoryQueue({ clock });
+    const { sender } = flakySender(queue, () => 'permanent');
+    let called = 0;
+    const producer = createProducer({
+      transport: sender,
+      clock,
+      mode: 'fire-and-forget',
+      onError: () => {
+        called++;
+        throw new Error('logger down');
+      },
+    });
+    await producer.send('x');
+    await producer.close();
+    expect(called).toBe(1);
+  });
+
   it('validates bodies against a schema before sending', async () => {
     const queue = memoryQueue({ clock });
     const producer = createProducer({ transport: queue, schema: z.object({ orderId: z.string() }) });

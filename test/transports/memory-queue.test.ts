@@ -152,6 +152,14 @@ describe('memory queue', () => {
     expect(queue.counts().visible).toBe(1);
   });
 
+  it('treats deadLetter after ack as a no-op, even without a dead-letter queue', async () => {
+    const queue = memoryQueue({ clock });
+    await queue.send([envelope('x')]);
+    const [delivery] = await queue.receive({ maxMessages: 1, waitTimeMs: 0 });
+    await delivery?.ack();
+    await expect(delivery?.deadLetter(failure)).resolves.toBeUndefined();
+  });
+
   it('deletes everything on purge, and earlier deliveries become no-ops', async () => {
     const queue = memoryQueue({ clock });
     await queue.send([envelope(1), envelope(2), envelope(3, { delayMs: 10 })]);

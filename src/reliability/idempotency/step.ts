@@ -1,5 +1,6 @@
+import { DuplicateInProgressError, LeaseLapsedError } from '../../errors.ts';
 import type { Message } from '../../message.ts';
-import type { Step } from '../pipeline.ts';
+import type { Outcome, Step } from '../pipeline.ts';
 import type { IdempotencyStore } from './store.ts';
 
 /** Options of the consumer's idempotency step. */
@@ -27,8 +28,12 @@ export interface IdempotencyStepOptions {
 /**
  * Runs the rest of the pipeline at most once per key: a key already completed is acked as a
  * duplicate without running the handler; a key in progress elsewhere is retried when that lease
- * would lapse or after the backoff, whichever is sooner; otherwise the key is claimed, then
- * completed on ack or released on failure.
+ * would lapse or after the backoff, whichever is sooner; otherwise the key is claimed (its lease
+ * renewed by the consumer while the handler runs), then completed on ack or released on failure.
+ *
+ * A `complete` that fails (the store is down) fails the step: the message is retried rather than
+ * acked, so the key is never recorded as done when it is not. A `release` that fails is only
+ * reported: the lease lapses by itself.
  */
 export function idempotencyStep({ store, keyOf, leaseMs, now, pollDelayMs, report }: IdempotencyStepOptions): Step {
   return (next) => async (context) => {
@@ -37,21 +42,21 @@ export function idempotencyStep({ store, keyOf, leaseMs, now, pollDelayMs, repor
     if (begun.status === 'completed') return { status: 'ack', result: begun.result, duplicate: true };
     if (begun.status === 'in-progress') {
       const delayMs = Math.max(1, Math.min(begun.expiresAt - now(), pollDelayMs(context.delivery.attempt)));
-      return {
-        status: 'retry',
-        delayMs,
-        error: new Error(`Idempotency key ${key} is being processed by another delivery`),
-      };
+      return { status: 'retry', delayMs, error: new DuplicateInProgressError(key) };
     }
     const { token } = begun.lease;
-    const outcome = await next(context);
-    if (outcome.status !== 'ack') await store.release(key, token);
-    else if (!(await store.complete(key, token, outcome.result))) {
-      report(
-        new Error(
-          `Idempotency lease on ${key} lapsed before its handler finished (leaseMs ${leaseMs}); another delivery may have run it too. Raise idempotency.leaseMs above the handler's longest run.`,
-        ),
-      );
+    const lease = { expiresAt: begun.lease.expiresAt, leaseMs, renew: () => store.renew(key, token, leaseMs) };
+    context.lease = lease;
+    let outcome: Outcome;
+    try {
+      outcome = await next(context);
+    } finally {
+      context.lease = undefined;
+    }
+    if (outcome.status !== 'ack') {
+      await store.release(key, token).catch(report);
+    } else if (!(await store.complete(key, token, outcome.result))) {
+      report(new LeaseLapsedError(key, leaseMs));
     }
     return outcome;
   };

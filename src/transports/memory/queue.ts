@@ -4,13 +4,12 @@ import { type FailureMetadata, withFailureHeaders } from '../../failure.ts';
 import { type Envelope, envelopeSizeBytes, type OutgoingEnvelope } from '../../message.ts';
 import { integerOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
+import { SqsLimits } from '../sqs-limits.ts';
 import { type Deadlined, DeadlineHeap } from './deadline-heap.ts';
 import { Deque } from './deque.ts';
 
-/** SQS's limits, kept so code that works here works there. */
-const MAX_DELAY_MS = 900_000;
-const MAX_VISIBILITY_MS = 43_200_000;
-const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+const MAX_DELAY_MS = SqsLimits.maxDelayMs;
+const MAX_VISIBILITY_MS = SqsLimits.maxVisibilityMs;
 
 /** Options of {@link memoryQueue}. Defaults mirror Amazon SQS. */
 export interface MemoryQueueOptions {
@@ -135,7 +134,7 @@ export class MemoryQueue implements Sender, Receiver {
       MAX_VISIBILITY_MS,
     );
     this.#delayMs = integerOption('delayMs', options.delayMs, 0, 0, MAX_DELAY_MS);
-    this.#maxMessageBytes = integerOption('maxMessageBytes', options.maxMessageBytes, SQS_MAX_MESSAGE_BYTES, 1);
+    this.#maxMessageBytes = integerOption('maxMessageBytes', options.maxMessageBytes, SqsLimits.maxMessageBytes, 1);
     this.#deduplicationWindowMs = integerOption('deduplicationWindowMs', options.deduplicationWindowMs, 300_000, 0);
     this.#deadLetterQueue = options.deadLetterQueue;
     this.#maxReceiveCount = integerOption('maxReceiveCount', options.maxReceiveCount, Number.POSITIVE_INFINITY, 1);
@@ -479,14 +478,11 @@ export class MemoryQueue implements Sender, Receiver {
         this.#dropWaiter(waiter);
         finish(false);
       };
-      const timer = this.#clock.setTimeout(
-        () => {
-          this.#dropWaiter(waiter);
-          finish(false);
-        },
-        ms,
-        { keepAlive: false },
-      );
+      // A caller awaiting a receive is pending work: this timer keeps the process alive.
+      const timer = this.#clock.setTimeout(() => {
+        this.#dropWaiter(waiter);
+        finish(false);
+      }, ms);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
     });
@@ -529,6 +525,7 @@ class MemoryDelivery implements Delivery {
   }
 
   deadLetter(failure: FailureMetadata): Promise<void> {
+    if (this.#settled) return RESOLVED;
     if (!this.#queue.features.deadLetter) {
       return Promise.reject(
         new ConfigurationError(

@@ -16,16 +16,16 @@ import { type FailureMetadata, withFailureHeaders } from '../../failure.ts';
 import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import { integerOption, requiredOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
+import { SqsLimits } from '../sqs-limits.ts';
 import { fromSqsMessage, sqsMessageSizeBytes, toMessageAttributes } from './attributes.ts';
 import { Batcher } from './batcher.ts';
 import { isRetryable, toTransportError } from './classify.ts';
 
-/** SQS's limits. */
-const MAX_BATCH_ENTRIES = 10;
-const MAX_BATCH_BYTES = 1_048_576;
-const MAX_DELAY_SECONDS = 900;
-const MAX_VISIBILITY_SECONDS = 43_200;
-const MAX_WAIT_SECONDS = 20;
+const MAX_BATCH_ENTRIES = SqsLimits.maxBatchEntries;
+const MAX_BATCH_BYTES = SqsLimits.maxMessageBytes;
+const MAX_DELAY_SECONDS = SqsLimits.maxDelayMs / 1000;
+const MAX_VISIBILITY_SECONDS = SqsLimits.maxVisibilityMs / 1000;
+const MAX_WAIT_SECONDS = SqsLimits.maxWaitMs / 1000;
 /** Tries of one batch call before its entries fail. */
 const BATCH_CALL_ATTEMPTS = 3;
 
