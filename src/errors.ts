@@ -215,6 +215,9 @@ export class RetryLaterError extends MissiveError {
 
   constructor(message: string, options: { delayMs: number; cause?: unknown }) {
     super(ErrorCode.RetryLater, message, { cause: options.cause });
+    if (!Number.isFinite(options.delayMs) || options.delayMs < 0) {
+      throw new ConfigurationError('RetryLaterError delayMs', options.delayMs, 'a number of milliseconds, 0 or more');
+    }
     this.delayMs = options.delayMs;
   }
 }

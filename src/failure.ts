@@ -51,7 +51,15 @@ export interface FailureMetadata {
   readonly issues?: readonly ValidationIssue[] | undefined;
 }
 
-/** Writes `failure` into a copy of `headers`. Times are ISO 8601 strings. */
+/**
+ * Writes `failure` into a copy of `headers`. Times are ISO 8601 strings; long texts are bounded.
+ *
+ * @example
+ * ```ts
+ * const headers = withFailureHeaders(envelope.headers, { reason: 'unrecoverable', errorName: 'Error', errorMessage: 'no stock',
+ *   attempts: 1, firstAttemptAt: Date.now(), failedAt: Date.now(), source: 'orders' });
+ * ```
+ */
 export function withFailureHeaders(headers: Headers, failure: FailureMetadata): Headers {
   const out: Record<string, string> = {
     ...headers,
@@ -69,7 +77,17 @@ export function withFailureHeaders(headers: Headers, failure: FailureMetadata): 
   return out;
 }
 
-/** Reads failure metadata back from a dead-lettered message's headers, if it has any. */
+/**
+ * Reads failure metadata back from a dead-lettered message's headers, if it has any.
+ *
+ * @example
+ * ```ts
+ * for (const letter of await deadLetters.receive({ maxMessages: 10, waitTimeMs: 0 })) {
+ *   const failure = readFailureHeaders(letter.envelope.headers);
+ *   console.log(letter.envelope.id, failure?.reason, failure?.errorMessage, failure?.attempts);
+ * }
+ * ```
+ */
 export function readFailureHeaders(headers: Headers): FailureMetadata | undefined {
   const reason = headers[FailureHeader.reason] as FailureReason | undefined;
   if (!reason) return undefined;

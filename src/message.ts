@@ -41,7 +41,14 @@ export interface OutgoingEnvelope extends Envelope {
   readonly delayMs?: number | undefined;
 }
 
-/** The size a message occupies at its destination: body plus header names and values, in UTF-8 bytes. */
+/**
+ * The size a message occupies at its destination: body plus header names and values, in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * envelopeSizeBytes({ id, body: '{"a":1}', headers: { tenant: 'acme' }, idempotencyKey: id, createdAt: Date.now() }); // 17
+ * ```
+ */
 export function envelopeSizeBytes(envelope: Envelope): number {
   let size = Buffer.byteLength(envelope.body, 'utf8');
   for (const name in envelope.headers) {

@@ -5,7 +5,7 @@ export async function main() {
   // A destination that is down: every send fails in a way that might succeed later.
   const billingApi: Sender = {
     destination: 'billing-api',
-    features: { fifo: false, delay: false, deadLetter: false, persistence: true },
+    features: { fifo: false, delay: false, deadLetter: false, nativeDeadLetter: false, persistence: true },
     async send(envelopes) {
       calls++;
       return envelopes.map(({ id }) => ({ status: 'retryable', id, error: new Error('503 Service Unavailable') }));

@@ -38,16 +38,22 @@ export interface ConsumerOptions<Body> {
   readonly concurrency?: number;
   /** Most messages asked for per receive. Default 10 (SQS's maximum); 1 to 10 000. */
   readonly batchSize?: number;
-  /** Receive loops running at once. Default `ceil(concurrency / batchSize)`. */
+  /** Receive loops running at once, from 1 to `concurrency`. Default `ceil(concurrency / batchSize)`, so a slow batch never holds up the next. */
   readonly pollers?: number;
   /** Long-poll wait per receive, in milliseconds. Default 20 000; at least 1 (SQS rounds up to whole seconds, at most 20). */
   readonly waitTimeMs?: number;
-  /** Visibility timeout of received messages, in milliseconds. Default 30 000; at most 43 200 000 (12 h, SQS's limit). */
+  /**
+   * Visibility timeout of received messages, in milliseconds, applied to every receive (it overrides
+   * the queue's own). Default 30 000; at most 43 200 000 (12 h, SQS's limit).
+   */
   readonly visibilityTimeoutMs?: number;
   /** Extend visibility while a slow handler runs. Default true. */
   readonly heartbeat?: boolean;
   readonly retry?: {
-    /** Deliveries per message, the first included, before it is dead-lettered. Default 5. */
+    /**
+     * Deliveries per message, the first included, before it is dead-lettered. Default 5; 1 to 1 000.
+     * Lowered to the queue's redrive `maxReceiveCount` when it has one.
+     */
     readonly maxAttempts?: number;
     /** Delay before each retry. Default 1 000 ms doubling to at most 300 000 ms, full jitter. */
     readonly backoff?: BackoffOptions;
@@ -393,8 +399,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const tick = () => {
     tickTimer = undefined;
     const now = clock.now();
-    for (const entry of inFlight) {
-      if (entry.released || entry.settling) continue;
+    // Entries waiting to be released at stop are extended too, or they would lapse before release.
+    for (const entry of [...inFlight, ...toRelease]) {
+      if (entry.settling) continue;
       // Extend well before expiry: once the visibility lapses, another worker may take the message.
       if (options.heartbeat !== false && entry.visibleUntil - now <= visibilityTimeoutMs / 2) {
         entry.visibleUntil = now + visibilityTimeoutMs;
@@ -410,7 +417,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         }).catch(report);
       }
     }
-    if (running || inFlight.size > 0) scheduleTick();
+    if (running || inFlight.size > 0 || toRelease.length > 0) scheduleTick();
   };
 
   const scheduleTick = () => {
@@ -447,6 +454,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         toRelease.push(entry);
       }
       const releases = toRelease.splice(0);
+      for (const entry of releases) entry.settling = true;
       released = releases.length;
       await Promise.all(releases.map((entry) => attempt(() => entry.delivery.retry({ delayMs: 0 })).catch(report)));
       releasing = false;

@@ -26,7 +26,7 @@ export interface SendOptions {
   readonly headers?: Headers;
   /** The key consumers recognise duplicates by. Default the message id. */
   readonly idempotencyKey?: string;
-  /** Keep the message invisible for this long after it is accepted, in milliseconds. */
+  /** Keep the message invisible for this long after it is accepted, in milliseconds. SQS allows 0 to 900 000 (15 min). */
   readonly delayMs?: number;
   /** The FIFO message group; required by FIFO destinations. */
   readonly groupId?: string;
@@ -53,7 +53,7 @@ export interface ProducerOptions<Body> {
   readonly schema?: StandardSchemaV1<Body>;
   /** Retries of retryable failures. */
   readonly retry?: {
-    /** Attempts per message, the first included. Default 3; 1 disables retries. */
+    /** Attempts per message, the first included. Default 3; 1 to 100; 1 disables retries. */
     readonly maxAttempts?: number;
     /** Delays between attempts. Default 100 ms doubling to at most 5 000 ms, full jitter. */
     readonly backoff?: BackoffOptions;

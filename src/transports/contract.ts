@@ -45,6 +45,8 @@ export interface TransportFeatures {
   readonly delay: boolean;
   /** `deadLetter` moves messages to a dead-letter destination the transport knows. */
   readonly deadLetter: boolean;
+  /** The transport itself moves a message received too often to the dead-letter queue (a redrive policy). */
+  readonly nativeDeadLetter: boolean;
   /** Messages survive a restart of the process. */
   readonly persistence: boolean;
 }

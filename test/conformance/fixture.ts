@@ -16,7 +16,12 @@ export interface TransportFixture {
   readonly features: TransportFeatures;
   /** The clock the transport runs on, passed to producers and consumers (a ManualClock or the system clock). */
   readonly clock: import('missive').Clock;
-  createQueue(options?: { fifo?: boolean; visibilityTimeoutMs?: number }): Promise<QueueUnderTest>;
+  /** With `maxReceiveCount`, the queue redrives to its dead-letter queue by itself after that many receives. */
+  createQueue(options?: {
+    fifo?: boolean;
+    visibilityTimeoutMs?: number;
+    maxReceiveCount?: number;
+  }): Promise<QueueUnderTest>;
   /** Lets time pass until `condition` holds; fails after `limitMs` of (clock) time. */
   waitFor(condition: () => boolean, limitMs?: number): Promise<void>;
   /** Lets `ms` of (clock) time pass. */

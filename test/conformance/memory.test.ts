@@ -5,11 +5,12 @@ const clock = new ManualClock();
 
 describeConformance({
   name: 'memory',
-  features: { fifo: true, delay: true, deadLetter: true, persistence: false },
+  features: { fifo: true, delay: true, deadLetter: true, nativeDeadLetter: true, persistence: false },
   clock,
-  async createQueue({ fifo = false, visibilityTimeoutMs = 30_000 } = {}) {
+  async createQueue({ fifo = false, visibilityTimeoutMs = 30_000, maxReceiveCount } = {}) {
     const deadLetters = memoryQueue({ clock, fifo });
-    const queue = memoryQueue({ clock, fifo, visibilityTimeoutMs, deadLetterQueue: deadLetters });
+    const redrive = maxReceiveCount === undefined ? {} : { maxReceiveCount };
+    const queue = memoryQueue({ clock, fifo, visibilityTimeoutMs, deadLetterQueue: deadLetters, ...redrive });
     return { sender: queue, receiver: queue, deadLetters, visibilityTimeoutMs };
   },
   waitFor: (condition, limitMs = 600_000) => clock.advanceUntil(condition, { stepMs: 50, limitMs }),

@@ -20,6 +20,7 @@ import {
 } from 'missive';
 import { ManualClock, memoryQueue } from 'missive/memory';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../demo/report.ts';
 
 type Behaviour =
   | { kind: 'ok' }
@@ -178,15 +179,3 @@ describe('reliability properties', () => {
     );
   });
 });
-
-/** A small seeded PRNG, so a failing case replays exactly. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}

@@ -7,14 +7,14 @@ const client = sqsClient();
 
 describeConformance({
   name: 'sqs (fauxqs)',
-  features: { fifo: true, delay: true, deadLetter: true, persistence: true },
+  features: { fifo: true, delay: true, deadLetter: true, nativeDeadLetter: true, persistence: true },
   clock: systemClock,
-  async createQueue({ fifo = false, visibilityTimeoutMs = 1_000 } = {}) {
+  async createQueue({ fifo = false, visibilityTimeoutMs = 1_000, maxReceiveCount = 10 } = {}) {
     const seconds = Math.ceil(visibilityTimeoutMs / 1000);
     const { queueUrl, deadLetterQueueUrl } = await createSqsQueue(client, {
       fifo,
       visibilityTimeoutSeconds: seconds,
-      maxReceiveCount: 10,
+      maxReceiveCount,
     });
     const queue = sqsQueue({ client, queueUrl });
     const deadLetters = sqsQueue({ client, queueUrl: deadLetterQueueUrl as string });

@@ -249,6 +249,51 @@ export function describeConformance(fixture: TransportFixture): void {
       expect(rest.length + finished.length).toBe(10);
     });
 
+    it('on stop, releases a message whose handler outlived the deadline, for the next consumer', async () => {
+      const queue = await fixture.createQueue();
+      await createProducer<Order>({ transport: queue.sender }).send({ orderId: 5, note: 'stuck' });
+      let started = false;
+      const stuck = consume<Order>(queue, {
+        stopTimeoutMs: 100,
+        handler: async (_message, { signal }) => {
+          started = true;
+          await new Promise((resolve) => signal.addEventListener('abort', resolve));
+          throw signal.reason;
+        },
+      });
+      await fixture.waitFor(() => started);
+      const stopping = stuck.stop();
+      await fixture.elapse(1_200);
+      expect(await stopping).toEqual({ released: 1 });
+      const attempts: number[] = [];
+      consume<Order>(queue, { handler: (_message, { attempt }) => void attempts.push(attempt) });
+      await fixture.waitFor(() => attempts.length === 1);
+      expect(attempts).toEqual([2]);
+    });
+
+    it.runIf(fixture.features.nativeDeadLetter)(
+      'redrives a message received too often without settlement',
+      async () => {
+        const queue = await fixture.createQueue({ maxReceiveCount: 2 });
+        const { id } = await createProducer<Order>({ transport: queue.sender }).send({
+          orderId: 3,
+          note: 'crashes its worker',
+        });
+        for (let receive = 1; receive <= 2; receive++) {
+          // A worker receives it and dies without settling; the visibility timeout brings it back.
+          const [delivery] = await queue.receiver.receive({
+            maxMessages: 1,
+            waitTimeMs: queue.visibilityTimeoutMs * 2,
+          });
+          expect(delivery?.attempt).toBe(receive);
+          await fixture.elapse(queue.visibilityTimeoutMs + 100);
+        }
+        expect(await queue.receiver.receive({ maxMessages: 1, waitTimeMs: 0 })).toHaveLength(0);
+        const [dead] = await drain(queue.deadLetters);
+        expect(dead?.envelope.id).toBe(id);
+      },
+    );
+
     it.runIf(fixture.features.delay)('honours a delivery delay', async () => {
       const queue = await fixture.createQueue();
       await createProducer<Order>({ transport: queue.sender }).send({ orderId: 1, note: '' }, { delayMs: 2_000 });

@@ -31,7 +31,7 @@ function oneBatchReceiver(bodies: [group: string, body: string][]) {
   });
   const receiver: Receiver = {
     source: 'orders.fifo',
-    features: { fifo: true, delay: false, deadLetter: true, persistence: true },
+    features: { fifo: true, delay: false, deadLetter: true, nativeDeadLetter: false, persistence: true },
     receive: async ({ signal }) => {
       if (!given) {
         given = true;

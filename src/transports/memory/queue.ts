@@ -81,7 +81,6 @@ interface Waiter {
 }
 
 const RESOLVED = Promise.resolve();
-const FEATURES_STANDARD: TransportFeatures = { fifo: false, delay: true, deadLetter: false, persistence: false };
 let queueCount = 0;
 
 /**
@@ -153,10 +152,11 @@ export class MemoryQueue implements Sender, Receiver {
       );
     }
     this.features = {
-      ...FEATURES_STANDARD,
       fifo: this.#fifo,
       delay: true,
       deadLetter: this.#deadLetterQueue !== undefined,
+      nativeDeadLetter: Number.isFinite(this.#maxReceiveCount),
+      persistence: false,
     };
   }
 
@@ -203,13 +203,27 @@ export class MemoryQueue implements Sender, Receiver {
     return Promise.resolve(Number.isFinite(this.#maxReceiveCount) ? this.#maxReceiveCount : undefined);
   }
 
-  /** Approximate counts of visible, in-flight and delayed messages. */
+  /**
+   * Counts of visible, in-flight and delayed messages (exact here; approximate on SQS).
+   *
+   * @example
+   * ```ts
+   * const { visible, inFlight } = queue.counts();
+   * ```
+   */
   counts(): QueueCounts {
     this.#releaseDue();
     return { ...this.#counts };
   }
 
-  /** Deletes every message. Deliveries already handed out become no-ops. */
+  /**
+   * Deletes every message. Deliveries already handed out become no-ops.
+   *
+   * @example
+   * ```ts
+   * afterEach(() => queue.purge());
+   * ```
+   */
   purge(): void {
     const forget = (stored: Stored) => {
       stored.state = State.Gone;

@@ -109,7 +109,13 @@ export class SqsQueue implements Sender, Receiver {
     const lingerMs = integerOption('batchLingerMs', options.batchLingerMs, 5, 0, 1_000);
     const clock = options.clock ?? systemClock;
     this.#clock = clock;
-    this.features = { fifo: this.#fifo, delay: !this.#fifo, deadLetter: true, persistence: true };
+    this.features = {
+      fifo: this.#fifo,
+      delay: !this.#fifo,
+      deadLetter: true,
+      nativeDeadLetter: this.#deadLetter === 'native',
+      persistence: true,
+    };
     this.#sends = new Batcher({
       maxEntries: MAX_BATCH_ENTRIES,
       maxBytes: MAX_BATCH_BYTES,
