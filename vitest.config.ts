@@ -9,6 +9,7 @@ export default defineConfig({
       { find: /^missive$/, replacement: source('./src/index.ts') },
       { find: /^missive\/memory$/, replacement: source('./src/transports/memory/index.ts') },
       { find: /^missive\/sqs$/, replacement: source('./src/transports/sqs/index.ts') },
+      { find: /^missive\/http$/, replacement: source('./src/transports/http/index.ts') },
     ],
   },
   test: {

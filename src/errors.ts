@@ -25,6 +25,7 @@ export const ErrorCode = {
   RetryLater: 'MISSIVE_RETRY_LATER',
   Unrecoverable: 'MISSIVE_UNRECOVERABLE',
   DuplicateInProgress: 'MISSIVE_DUPLICATE_IN_PROGRESS',
+  WebhookVerification: 'MISSIVE_WEBHOOK_VERIFICATION',
   LeaseLapsed: 'MISSIVE_LEASE_LAPSED',
 } as const;
 
@@ -193,6 +194,35 @@ export class TransportError extends MissiveError {
   }
 }
 
+/**
+ * An HTTP endpoint answered with a status that is not a success. `retryable` for 408, 425, 429
+ * and 5xx; the message carries the status and a bounded excerpt of the response body.
+ */
+export class HttpStatusError extends TransportError {
+  readonly status: number;
+  /** The first characters of the response body (at most 256). */
+  readonly bodyExcerpt: string;
+  /** The delay the endpoint asked for with `Retry-After`, capped, in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(destination: string, status: number, bodyExcerpt: string, retryable: boolean, retryAfterMs?: number) {
+    const advice =
+      status === 410
+        ? ' The endpoint is gone: no more deliveries are made to it. Remove or replace the subscription.'
+        : retryable
+          ? ` It is retried${retryAfterMs === undefined ? '' : ` after ${Math.ceil(retryAfterMs / 1000)} s, as Retry-After asks`}.`
+          : ' The endpoint rejected the message; retrying cannot help.';
+    super(
+      destination,
+      `POST ${destination} answered ${status}${bodyExcerpt ? `: ${JSON.stringify(bodyExcerpt)}` : ''}.${advice}`,
+      retryable,
+    );
+    this.status = status;
+    this.bodyExcerpt = bodyExcerpt;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** An operation was called on a producer, consumer or transport that is closed. */
 export class ClosedError extends MissiveError {
   constructor(what: string) {
@@ -269,6 +299,28 @@ export class LeaseLapsedError extends MissiveError {
     );
     this.key = key;
     this.leaseMs = leaseMs;
+  }
+}
+
+/** Why a webhook failed verification. */
+export type WebhookVerificationReason =
+  | 'missing-headers'
+  | 'invalid-timestamp'
+  | 'timestamp-out-of-tolerance'
+  | 'invalid-signature'
+  | 'replayed';
+
+/**
+ * A received webhook failed verification: headers missing, timestamp outside the tolerance, a
+ * signature that matches no active secret, or a replayed id. The receiver answers 401.
+ * Its message never contains a secret or a signature.
+ */
+export class WebhookVerificationError extends MissiveError {
+  readonly reason: WebhookVerificationReason;
+
+  constructor(reason: WebhookVerificationReason, message: string) {
+    super(ErrorCode.WebhookVerification, message);
+    this.reason = reason;
   }
 }
 

@@ -13,6 +13,7 @@ export {
   ConfigurationError,
   DuplicateInProgressError,
   ErrorCode,
+  HttpStatusError,
   InvalidMessageError,
   isMissiveError,
   isMissiveErrorCode,
@@ -25,6 +26,8 @@ export {
   TransportError,
   UnrecoverableError,
   type ValidationIssue,
+  WebhookVerificationError,
+  type WebhookVerificationReason,
 } from './errors.ts';
 export {
   FailureHeader,

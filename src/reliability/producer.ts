@@ -223,9 +223,12 @@ async function sendWithRetries(
   let remaining = envelopes.map((envelope, index) => ({ envelope, index }));
   let lastError: Error | undefined;
   let attempt = 0;
+  /** The longest wait the destination asked for in the last attempt (Retry-After), in milliseconds. */
+  let askedDelayMs = 0;
 
   const attemptOnce = async () => {
     attempt++;
+    askedDelayMs = 0;
     const outcomes = await callSender(
       transport,
       remaining.map((r) => r.envelope),
@@ -246,6 +249,7 @@ async function sendWithRetries(
         };
       } else {
         lastError = outcome.error;
+        askedDelayMs = Math.max(askedDelayMs, outcome.retryAfterMs ?? 0);
         retryable.push(remaining[i] as (typeof remaining)[number]);
       }
     }
@@ -271,7 +275,14 @@ async function sendWithRetries(
 
   let previousDelayMs: number | undefined;
   const retryOnce = async () => {
-    previousDelayMs = await waitBeforeRetry(transport, plan, attempt, previousDelayMs, lastError as Error);
+    previousDelayMs = await waitBeforeRetry(
+      transport,
+      plan,
+      attempt,
+      previousDelayMs,
+      askedDelayMs,
+      lastError as Error,
+    );
     await attemptOnce();
   };
   try {
@@ -294,16 +305,20 @@ async function sendWithRetries(
   return results;
 }
 
-/** Takes a retry from the budget and sleeps the backoff; returns the delay slept. */
+/**
+ * Takes a retry from the budget and sleeps the backoff, or longer if the destination asked for
+ * more (`askedDelayMs`, from Retry-After); returns the delay slept.
+ */
 async function waitBeforeRetry(
   transport: Sender,
   plan: RetryPlan,
   attempt: number,
   previousDelayMs: number | undefined,
+  askedDelayMs: number,
   lastError: Error,
 ): Promise<number> {
   if (plan.budget && !plan.budget.tryAcquire()) throw new RetryBudgetExhaustedError(transport.destination, lastError);
-  const delayMs = plan.backoff.delayMs(attempt, previousDelayMs);
+  const delayMs = Math.max(askedDelayMs, plan.backoff.delayMs(attempt, previousDelayMs));
   await sleep(plan.clock, delayMs, plan.signal);
   return delayMs;
 }

@@ -34,7 +34,13 @@ import type { Envelope, OutgoingEnvelope } from '../message.ts';
 /** The result of sending one message. A tagged union on `status`. */
 export type SendOutcome =
   | { readonly status: 'accepted'; readonly id: string }
-  | { readonly status: 'retryable'; readonly id: string; readonly error: Error }
+  | {
+      readonly status: 'retryable';
+      readonly id: string;
+      readonly error: Error;
+      /** The destination asked to wait this long before retrying (HTTP `Retry-After`), in milliseconds. */
+      readonly retryAfterMs?: number;
+    }
   | { readonly status: 'permanent'; readonly id: string; readonly error: Error };
 
 /** What a transport can do, so shared code and the conformance suite can adapt. */

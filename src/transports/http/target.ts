@@ -1,0 +1,301 @@
+import { Agent, type Dispatcher, request } from 'undici';
+import { type Clock, systemClock } from '../../clock.ts';
+import { ConfigurationError, HttpStatusError, TransportError, toError } from '../../errors.ts';
+import type { OutgoingEnvelope } from '../../message.ts';
+import { integerOption, requiredOption } from '../../options.ts';
+import type { Sender, SendOutcome, TransportFeatures } from '../contract.ts';
+import { type AddressKind, assertAllowedHost, guardedLookup, type Lookup } from './address-guard.ts';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { secretKey, signatureHeaders } from './signature.ts';
+
+/** Headers Missive sets itself; an envelope header of the same name is refused. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'authorization',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'missive-message-id',
+  'missive-created-at',
+  'missive-headers',
+]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const MAX_EXCERPT_CHARS = 256;
+const FEATURES: TransportFeatures = {
+  fifo: false,
+  delay: false,
+  deadLetter: false,
+  nativeDeadLetter: false,
+  persistence: false,
+};
+
+/** TLS settings for a webhook target. */
+export interface WebhookTlsOptions {
+  /** Certificate authorities to trust instead of Node's defaults (PEM). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate for mutual TLS (PEM). */
+  readonly cert?: string | Buffer;
+  /** Private key of the client certificate (PEM). */
+  readonly key?: string | Buffer;
+  readonly passphrase?: string;
+}
+
+/** Options of {@link webhookTarget}. Durations are in milliseconds. */
+export interface WebhookTargetOptions {
+  /** The endpoint to POST to (https, or http). */
+  readonly url: string;
+  /** The signing secret (`whsec_…`), or several while rotating: every one signs each message. */
+  readonly secret: string | Uint8Array | readonly (string | Uint8Array)[];
+  /** Called per request for a bearer token (for example a short-lived JWT). */
+  readonly bearerToken?: () => string | Promise<string>;
+  /** Content type of the body. Default `application/json`. */
+  readonly contentType?: string;
+  /** Limit on one request, from connecting to the last byte of the response head, in milliseconds. Default 10 000. */
+  readonly timeoutMs?: number;
+  /** Most connections kept open to the endpoint (keep-alive). Default 32. */
+  readonly maxConnections?: number;
+  /** Longest `Retry-After` honoured, in milliseconds. Default 600 000 (10 min). */
+  readonly retryAfterCapMs?: number;
+  /** Circuit breaker for the endpoint; `false` to disable. Default 5 failures open it for 30 000 ms. */
+  readonly circuitBreaker?: CircuitBreakerOptions | false;
+  readonly tls?: WebhookTlsOptions;
+  /**
+   * Address kinds the destination may resolve to. Default none: loopback, private and
+   * link-local addresses are refused (SSRF guard).
+   */
+  readonly allowAddresses?: readonly AddressKind[];
+  /** Resolves host names; default `dns.lookup`. For tests and custom resolvers. */
+  readonly lookup?: Lookup;
+  /** Clock for timestamps and the circuit breaker. Default the system clock. */
+  readonly clock?: Clock;
+}
+
+/**
+ * Delivers messages as signed webhooks (Standard Webhooks) to one endpoint: a {@link Sender}
+ * that producers retry through. Create one with {@link webhookTarget}.
+ */
+export class WebhookTarget implements Sender {
+  /** The endpoint without query string or credentials, safe to log. */
+  readonly destination: string;
+  readonly features = FEATURES;
+  readonly #url: URL;
+  readonly #keys: Buffer[];
+  readonly #bearerToken: (() => string | Promise<string>) | undefined;
+  readonly #contentType: string;
+  readonly #retryAfterCapMs: number;
+  readonly #breaker: CircuitBreaker | undefined;
+  readonly #agent: Agent;
+  readonly #clock: Clock;
+  #gone: HttpStatusError | undefined;
+
+  constructor(options: WebhookTargetOptions) {
+    const raw = requiredOption('url', options.url, 'the https URL of the webhook endpoint');
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigurationError('url', raw, 'an absolute http or https URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new ConfigurationError('url', url.protocol, 'an http: or https: URL');
+    this.#url = url;
+    this.destination = `${url.origin}${url.pathname}`;
+    const secrets = requiredOption('secret', options.secret, 'a signing secret such as whsec_…');
+    const list = typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : [...secrets];
+    if (list.length === 0) throw new ConfigurationError('secret', '[]', 'at least one signing secret');
+    this.#keys = list.map((secret, i) => secretKey(secret, list.length > 1 ? `secret[${i}]` : 'secret'));
+    this.#bearerToken = options.bearerToken;
+    this.#contentType = options.contentType ?? 'application/json';
+    const timeoutMs = integerOption('timeoutMs', options.timeoutMs, 10_000, 1);
+    this.#retryAfterCapMs = integerOption('retryAfterCapMs', options.retryAfterCapMs, 600_000, 0);
+    this.#clock = options.clock ?? systemClock;
+    const breaker = options.circuitBreaker;
+    this.#breaker =
+      breaker === false
+        ? undefined
+        : new CircuitBreaker(
+            integerOption('circuitBreaker.failureThreshold', breaker?.failureThreshold, 5, 1),
+            integerOption('circuitBreaker.openMs', breaker?.openMs, 30_000, 1),
+            this.#clock,
+          );
+    const allow = options.allowAddresses ?? [];
+    try {
+      assertAllowedHost(this.destination, url.hostname, allow);
+    } catch (error) {
+      throw new ConfigurationError('url', this.destination, `a public address: ${toError(error).message}`);
+    }
+    const tls = options.tls ?? {};
+    this.#agent = new Agent({
+      connections: integerOption('maxConnections', options.maxConnections, 32, 1),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connectTimeout: timeoutMs,
+      connect: {
+        lookup: guardedLookup(this.destination, allow, options.lookup),
+        ...(tls.ca ? { ca: tls.ca as string[] } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
+      } as NonNullable<Agent.Options['connect']>,
+    });
+  }
+
+  /** POSTs each envelope; outcomes follow the endpoint's status codes (see the class docs). */
+  send(envelopes: readonly OutgoingEnvelope[], options?: { signal?: AbortSignal }): Promise<SendOutcome[]> {
+    return Promise.all(envelopes.map((envelope) => this.#deliver(envelope, options?.signal)));
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+
+  async #deliver(envelope: OutgoingEnvelope, signal: AbortSignal | undefined): Promise<SendOutcome> {
+    const id = envelope.id;
+    if (this.#gone) return { status: 'permanent', id, error: this.#gone };
+    if (envelope.delayMs) {
+      return {
+        status: 'permanent',
+        id,
+        error: new TransportError(
+          this.destination,
+          `Webhook targets deliver at once and cannot delay a message (delayMs ${envelope.delayMs}). Put a queue with a delay in front of the target.`,
+          false,
+        ),
+      };
+    }
+    let headers: Record<string, string>;
+    try {
+      headers = await this.#headers(envelope);
+    } catch (error) {
+      return { status: 'permanent', id, error: toError(error) };
+    }
+    const waitMs = this.#breaker?.waitMs() ?? 0;
+    if (waitMs > 0) {
+      const error = new TransportError(
+        this.destination,
+        `Circuit open for ${this.destination} after repeated failures; the next probe goes in ${Math.ceil(waitMs / 1000)} s.`,
+        true,
+      );
+      return { status: 'retryable', id, error, retryAfterMs: waitMs };
+    }
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(this.#url, {
+        method: 'POST',
+        body: envelope.body,
+        headers,
+        dispatcher: this.#agent,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (thrown) {
+      return this.#networkFailure(id, thrown, signal);
+    }
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) {
+      await response.body.dump().catch(() => undefined);
+      this.#breaker?.succeeded();
+      return { status: 'accepted', id };
+    }
+    const excerpt = await readExcerpt(response.body);
+    const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
+    const retryAfterMs = retryable ? this.#retryAfter(response.headers['retry-after']) : undefined;
+    const error = new HttpStatusError(this.destination, status, excerpt, retryable, retryAfterMs);
+    if (status === 410) this.#gone = error;
+    if (retryable) {
+      this.#breaker?.failed();
+      return retryAfterMs === undefined
+        ? { status: 'retryable', id, error }
+        : { status: 'retryable', id, error, retryAfterMs };
+    }
+    // The endpoint answered: it is up, whatever it thought of this message.
+    this.#breaker?.succeeded();
+    return { status: 'permanent', id, error };
+  }
+
+  #networkFailure(id: string, thrown: unknown, signal: AbortSignal | undefined): SendOutcome {
+    if (signal?.aborted) throw signal.reason;
+    // The SSRF guard's refusal surfaces from the connect step, possibly wrapped.
+    const refusal = findTransportError(thrown);
+    if (refusal) return { status: 'permanent', id, error: refusal };
+    this.#breaker?.failed();
+    const cause = toError(thrown);
+    const code = (thrown as { code?: string }).code;
+    const error = new TransportError(
+      this.destination,
+      `POST ${this.destination} failed: ${cause.message}${code ? ` (${code})` : ''}. It is retried.`,
+      true,
+      cause,
+    );
+    return { status: 'retryable', id, error };
+  }
+
+  async #headers(envelope: OutgoingEnvelope): Promise<Record<string, string>> {
+    const carried: string[] = [];
+    const headers: Record<string, string> = {};
+    for (const name in envelope.headers) {
+      const value = envelope.headers[name] as string;
+      const lower = name.toLowerCase();
+      if (!TOKEN.test(name) || RESERVED_HEADERS.has(lower) || /[\r\n\0]/.test(value)) {
+        throw new TransportError(
+          this.destination,
+          `Header ${JSON.stringify(name)} cannot be sent as an HTTP header (invalid, or one Missive sets itself). Rename it.`,
+          false,
+        );
+      }
+      headers[lower] = value;
+      carried.push(lower);
+    }
+    const timestampSeconds = Math.floor(this.#clock.now() / 1000);
+    Object.assign(headers, signatureHeaders(this.#keys, envelope.idempotencyKey, timestampSeconds, envelope.body), {
+      'content-type': this.#contentType,
+      'user-agent': 'missive',
+      'missive-message-id': envelope.id,
+      'missive-created-at': String(envelope.createdAt),
+    });
+    if (carried.length) headers['missive-headers'] = carried.join(',');
+    if (this.#bearerToken) headers.authorization = `Bearer ${await this.#bearerToken()}`;
+    return headers;
+  }
+
+  /** Retry-After as milliseconds (seconds, or an HTTP date), capped; undefined when absent or unreadable. */
+  #retryAfter(value: string | string[] | undefined): number | undefined {
+    const text = Array.isArray(value) ? value[0] : value;
+    if (!text) return undefined;
+    const ms = /^\d+$/.test(text.trim()) ? Number(text) * 1000 : Date.parse(text) - this.#clock.now();
+    if (!Number.isFinite(ms)) return undefined;
+    return Math.min(Math.max(0, ms), this.#retryAfterCapMs);
+  }
+}
+
+/** The first characters of a response body, read no further than needed. */
+async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      text += Buffer.from(chunk as Uint8Array).toString('utf8');
+      if (text.length >= MAX_EXCERPT_CHARS) break;
+    }
+  } catch {
+    // An excerpt is best effort: the status alone classifies the failure.
+  } finally {
+    body.destroy();
+  }
+  return text.length > MAX_EXCERPT_CHARS ? `${text.slice(0, MAX_EXCERPT_CHARS - 1)}…` : text;
+}
+
+function findTransportError(error: unknown): TransportError | undefined {
+  for (
+    let current = error, depth = 0;
+    current && depth < 5;
+    current = (current as { cause?: unknown }).cause, depth++
+  ) {
+    if (current instanceof TransportError) return current;
+  }
+  return undefined;
+}
