@@ -120,7 +120,8 @@ interface InFlight {
   settling: boolean;
 }
 
-const defaultOnError = (error: Error) => console.error('[missive]', error);
+const defaultOnError = (error: Error) =>
+  console.error(`[missive] ${error.message}${error.cause instanceof Error ? ` (cause: ${error.cause.message})` : ''}`);
 
 /** Calls `action` now, turning a synchronous throw into a rejection. */
 const attempt = (action: () => Promise<void>): Promise<void> => {
@@ -154,6 +155,11 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const concurrency = integerOption('concurrency', options.concurrency, 10, 1, 10_000);
   const batchSize = integerOption('batchSize', options.batchSize, 10, 1, 10_000);
   const pollers = integerOption('pollers', options.pollers, Math.ceil(concurrency / batchSize), 1, concurrency);
+  // Each poller receives up to its share of the concurrency (at most a batch) at a time, and
+  // waits until at least half of that is free rather than receiving into whatever single slot
+  // just freed: SQS bills per request, and slow handlers would shrink every receive to one message.
+  const share = Math.max(1, Math.min(batchSize, Math.ceil(concurrency / pollers)));
+  const receiveThreshold = Math.ceil(share / 2);
   const waitTimeMs = integerOption('waitTimeMs', options.waitTimeMs, 20_000, 1);
   const visibilityTimeoutMs = integerOption(
     'visibilityTimeoutMs',
@@ -171,7 +177,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   );
   // A failed receive (network, throttling) is retried soon: 100 ms doubling to 10 s, not the handler backoff.
   const receiveBackoff = createBackoff({ initialDelayMs: 100, maxDelayMs: 10_000 });
-  const stopTimeoutMs = integerOption('stopTimeoutMs', options.stopTimeoutMs, 30_000, 0);
+  const stopTimeoutMs = integerOption('stopTimeoutMs', options.stopTimeoutMs, 25_000, 0);
   const onError = functionOption('onError', options.onError, defaultOnError);
   const clock = options.clock ?? systemClock;
   const random = functionOption('random', options.random, Math.random);
@@ -318,7 +324,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     }
     try {
       await settle(entry, outcome);
-      return outcome.status === 'ack';
+      // A dead letter is settled for good, so the rest of its FIFO group may go on.
+      return outcome.status !== 'retry';
     } catch (error) {
       report(error);
       return false;
@@ -357,6 +364,25 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     }
   };
 
+  /**
+   * Reads the transport's own delivery limit before the first receive, retrying transient
+   * failures: without it, the last attempts could be redriven by the queue without metadata.
+   */
+  const readDeliveryLimit = async (signal: AbortSignal) => {
+    if (!receiver.deliveryLimit) return;
+    for (let failures = 1; !signal.aborted; failures++) {
+      try {
+        const limit = await receiver.deliveryLimit();
+        if (limit !== undefined) attemptLimit = Math.min(maxAttempts, limit);
+        return;
+      } catch (error) {
+        report(error);
+        if (error instanceof TransportError && !error.retryable) return;
+        await sleep(clock, receiveBackoff.delayMs(failures, undefined, random), signal).catch(() => undefined);
+      }
+    }
+  };
+
   const waitForSlot = () => new Promise<void>((resolve) => slotWaiters.push(resolve));
 
   const poll = async () => {
@@ -364,11 +390,11 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     let failures = 0;
     while (running) {
       const free = concurrency - inFlight.size - reserved;
-      if (free <= 0) {
+      if (free < receiveThreshold) {
         await waitForSlot();
         continue;
       }
-      const wanted = Math.min(free, batchSize);
+      const wanted = Math.min(free, share);
       reserved += wanted;
       let deliveries: Delivery[];
       try {
@@ -446,7 +472,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       handlerAbort.abort(new Error('Consumer stopped: the stop deadline passed'));
       // A long poll cut short here may stay open on the server (SQS) until its wait ends, and
       // would take the messages released now: release once it has closed.
-      const pollOpenMs = abortedAt + waitTimeMs - clock.now();
+      const pollOpenMs = abortedAt + (receiver.abandonedPollOpenMs?.(waitTimeMs) ?? 0) - clock.now();
       if (pollOpenMs > 0) await sleep(clock, pollOpenMs);
       for (const entry of inFlight) {
         if (entry.settling || entry.released) continue;
@@ -476,9 +502,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     stopping = undefined;
     pollAbort = new AbortController();
     handlerAbort = new AbortController();
-    deliveryLimit = (receiver.deliveryLimit?.() ?? Promise.resolve(undefined)).then((limit) => {
-      if (limit !== undefined) attemptLimit = Math.min(maxAttempts, limit);
-    }, report);
+    deliveryLimit = readDeliveryLimit(pollAbort.signal);
     loops = Array.from({ length: pollers }, () => poll());
     scheduleTick();
   };

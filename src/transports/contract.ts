@@ -108,4 +108,10 @@ export interface Receiver {
    * is theirs and its failure metadata is kept.
    */
   deliveryLimit?(): Promise<number | undefined>;
+  /**
+   * How long a long poll aborted through `signal` may stay open at the server and still take
+   * messages, in milliseconds, for a receive with `waitTimeMs` (SQS). Consumers release
+   * messages at stop only after that. Absent: the abort closes the poll at once.
+   */
+  abandonedPollOpenMs?(waitTimeMs: number): number;
 }

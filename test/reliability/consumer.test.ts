@@ -357,6 +357,65 @@ describe('consumer', () => {
     expect(new Set(errors)).toEqual(new Set(['sync failure']));
   });
 
+  it('receives in batches even when slow handlers free one slot at a time', async () => {
+    const { queue, send } = setup();
+    await send(Array.from({ length: 60 }, (_, i) => i));
+    const asked: number[] = [];
+    const recording: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: (options) => {
+        asked.push(options.maxMessages);
+        return queue.receive(options);
+      },
+    };
+    let n = 0;
+    const consumer = createConsumer<number>({
+      transport: recording,
+      clock,
+      concurrency: 10,
+      // Handlers finish one at a time, 100 ms apart.
+      handler: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 100 * (1 + (n++ % 10)))),
+    });
+    running.push(consumer);
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().acked === 60, { stepMs: 50 });
+    expect(Math.min(...asked)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('caps attempts at the transport’s delivery limit, retrying a failed read of it', async () => {
+    const { queue, dlq, send } = setup();
+    let reads = 0;
+    const limited: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: (options) => queue.receive(options),
+      deliveryLimit: async () => {
+        if (++reads === 1) throw new Error('GetQueueAttributes timed out');
+        return 2;
+      },
+    };
+    const errors: string[] = [];
+    const attempts: number[] = [];
+    const consumer = createConsumer<number>({
+      transport: limited,
+      clock,
+      retry: { maxAttempts: 10, backoff: { initialDelayMs: 10, maxDelayMs: 10 } },
+      onError: (e) => errors.push(e.message),
+      handler: (_m, { attempt }) => {
+        attempts.push(attempt);
+        throw new Error('down');
+      },
+    });
+    running.push(consumer);
+    await send([1]);
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().deadLettered === 1);
+    expect(attempts).toEqual([1, 2]);
+    expect(errors).toEqual(['GetQueueAttributes timed out']);
+    expect(dlq.counts().visible).toBe(1);
+  });
+
   it('settles a delivery once, even if settled again by hand', async () => {
     const { queue, send, start } = setup();
     await send([1]);

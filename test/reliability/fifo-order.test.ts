@@ -1,4 +1,4 @@
-import { createConsumer, type Delivery, type Envelope, type Receiver } from 'missive';
+import { createConsumer, type Delivery, type Envelope, type Receiver, UnrecoverableError } from 'missive';
 import { ManualClock } from 'missive/memory';
 import { describe, expect, it } from 'vitest';
 
@@ -77,6 +77,25 @@ describe('FIFO order in the consumer', () => {
     expect(order.filter((b) => b.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
     expect(order.filter((b) => b.startsWith('b'))).toEqual(['b1', 'b2']);
     expect(order.indexOf('b1')).toBeLessThan(order.indexOf('a2'));
+  });
+
+  it('goes on with a group after one of its messages was dead-lettered', async () => {
+    const clock = new ManualClock();
+    const { receiver, settled } = oneBatchReceiver([
+      ['a', 'a1'],
+      ['a', 'a2'],
+    ]);
+    const consumer = createConsumer<string>({
+      transport: receiver,
+      clock,
+      handler: (message) => {
+        if (message.body === 'a1') throw new UnrecoverableError('poison');
+      },
+    });
+    consumer.start();
+    await clock.advanceUntil(() => settled.length === 2, { stepMs: 5 });
+    await consumer.stop();
+    expect(settled).toEqual(['a1:dead', 'a2:ack']);
   });
 
   it('after a failure, releases the rest of that group unprocessed and lets other groups go on', async () => {

@@ -75,6 +75,7 @@ export class SqsQueue implements Sender, Receiver {
   readonly features: TransportFeatures;
   readonly #client: SQSClient;
   readonly #clock: Clock;
+  readonly #lingerMs: number;
   readonly #fifo: boolean;
   readonly #groupId: ((envelope: Envelope) => string) | undefined;
   readonly #maxMessageBytes: number;
@@ -107,6 +108,7 @@ export class SqsQueue implements Sender, Receiver {
     );
     this.#deadLetter = options.deadLetter ?? 'native';
     const lingerMs = integerOption('batchLingerMs', options.batchLingerMs, 5, 0, 1_000);
+    this.#lingerMs = lingerMs;
     const clock = options.clock ?? systemClock;
     this.#clock = clock;
     this.features = {
@@ -156,7 +158,7 @@ export class SqsQueue implements Sender, Receiver {
     const command = new ReceiveMessageCommand({
       QueueUrl: this.queueUrl,
       MaxNumberOfMessages: Math.max(1, Math.min(MAX_BATCH_ENTRIES, options.maxMessages)),
-      WaitTimeSeconds: Math.min(MAX_WAIT_SECONDS, Math.ceil(Math.max(0, options.waitTimeMs) / 1000)),
+      WaitTimeSeconds: waitSeconds(options.waitTimeMs),
       ...(options.visibilityTimeoutMs === undefined
         ? {}
         : { VisibilityTimeout: toSeconds(options.visibilityTimeoutMs, MAX_VISIBILITY_SECONDS) }),
@@ -188,14 +190,26 @@ export class SqsQueue implements Sender, Receiver {
     }
   }
 
+  /** SQS keeps an aborted long poll open until its wait (whole seconds, at most 20) ends. */
+  abandonedPollOpenMs(waitTimeMs: number): number {
+    return waitSeconds(waitTimeMs) * 1000 + 250;
+  }
+
   /**
    * The receive count after which SQS moves a message to the dead-letter queue by itself (the
    * `maxReceiveCount` of the queue's redrive policy), or undefined without one. Consumers cap
    * their attempts to it.
    */
   async deliveryLimit(): Promise<number | undefined> {
-    if (this.#deadLetter !== 'native') return undefined;
-    return (await this.#redrivePolicy())?.maxReceiveCount;
+    const policy = await this.#redrivePolicy();
+    if (!policy && this.#deadLetter === 'native') {
+      throw new TransportError(
+        this.queueUrl,
+        `Queue ${this.queueUrl} has no RedrivePolicy, so native dead-lettering has nowhere to move messages. Give it one, or pass deadLetter: { queueUrl } to sqsQueue().`,
+        false,
+      );
+    }
+    return policy?.maxReceiveCount;
   }
 
   /** Sends every batched send, delete and visibility change waiting now, and waits for the answers. */
@@ -413,7 +427,13 @@ export class SqsQueue implements Sender, Receiver {
           false,
         );
       }
-      return new SqsQueue({ client: this.#client, queueUrl: url, deadLetter: { queueUrl: url } });
+      return new SqsQueue({
+        client: this.#client,
+        queueUrl: url,
+        deadLetter: { queueUrl: url },
+        clock: this.#clock,
+        batchLingerMs: this.#lingerMs,
+      });
     })().catch((error: unknown) => {
       this.#deadLetterQueue = undefined;
       throw error;
@@ -503,6 +523,11 @@ function entryErrors(
     );
   }
   return errors;
+}
+
+/** A long-poll wait in whole seconds, as SQS takes it. */
+function waitSeconds(waitTimeMs: number): number {
+  return Math.min(MAX_WAIT_SECONDS, Math.ceil(Math.max(0, waitTimeMs) / 1000));
 }
 
 /** Milliseconds to whole seconds, rounded up (a delay is a minimum), within [0, max]. */
