@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^missive\/memory$/, replacement: source('./src/transports/memory/index.ts') },
       { find: /^missive\/sqs$/, replacement: source('./src/transports/sqs/index.ts') },
       { find: /^missive\/http$/, replacement: source('./src/transports/http/index.ts') },
+      { find: /^missive\/telemetry$/, replacement: source('./src/telemetry/index.ts') },
     ],
   },
   test: {

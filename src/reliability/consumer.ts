@@ -11,6 +11,7 @@ import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { decodeStep } from './decode.ts';
 import { GroupSequencer } from './group-order.ts';
 import { type IdempotencyOptions, idempotencyStep } from './idempotency/step.ts';
+import type { Instrumentation } from './instrumentation.ts';
 import { compose, type Outcome, type Process, type ProcessContext, type Step } from './pipeline.ts';
 import { classify, retryStep } from './retry.ts';
 
@@ -80,6 +81,8 @@ export interface ConsumerOptions<Body> {
   readonly onError?: (error: Error) => void;
   /** Clock for backoff, heartbeats and the stop deadline. Default the system clock. */
   readonly clock?: Clock;
+  /** A span around every delivery attempt, and metrics: pass `missiveTelemetry()` from `missive/telemetry`. Default off. */
+  readonly telemetry?: Instrumentation;
   /** Random source for jitter, in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
 }
@@ -192,7 +195,11 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   // One timer serves heartbeats and lease renewals: four ticks per visibility timeout (or lease).
   let tickMs = Math.max(1, Math.floor(visibilityTimeoutMs / 4));
-  const steps: Step[] = [decodeStep(options.codec ?? jsonCodec, options.schema)];
+  const steps: Step[] = [];
+  // Outermost, so the span covers decoding and idempotency too and sees the final outcome.
+  if (options.telemetry)
+    steps.push(options.telemetry.process({ name: receiver.source, system: receiver.messagingSystem ?? 'missive' }));
+  steps.push(decodeStep(options.codec ?? jsonCodec, options.schema));
   if (options.idempotency) {
     const { store, key = (message: Message<unknown>) => message.idempotencyKey } = options.idempotency;
     requiredOption('idempotency.store', store, 'an IdempotencyStore, for example memoryIdempotencyStore()');

@@ -16,6 +16,7 @@ import { choiceOption, functionOption, integerOption, requiredOption } from '../
 import { type StandardSchemaV1, validate } from '../schema.ts';
 import type { Sender, SendOutcome } from '../transports/contract.ts';
 import { type Backoff, type BackoffOptions, createBackoff } from './backoff.ts';
+import type { Instrumentation } from './instrumentation.ts';
 import { createRetryBudget, type RetryBudget } from './retry-budget.ts';
 
 /** Per-message options of {@link Producer.send}. */
@@ -70,6 +71,8 @@ export interface ProducerOptions<Body> {
   readonly onError?: (error: Error, message: { readonly id: string; readonly body: unknown }) => void;
   /** Clock for backoff delays. Default the system clock. */
   readonly clock?: Clock;
+  /** Spans and metrics for every send: pass `missiveTelemetry()` from `missive/telemetry`. Default off. */
+  readonly telemetry?: Instrumentation;
 }
 
 /** Sends messages through a transport with retries, backoff and a retry budget. */
@@ -141,8 +144,13 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
     };
   };
 
-  const deliver = (envelopes: OutgoingEnvelope[], signal: AbortSignal | undefined) =>
-    sendWithRetries(transport, envelopes, { maxAttempts, backoff, budget, clock, signal });
+  const telemetry = options.telemetry;
+  const endpoint = { name: transport.destination, system: transport.messagingSystem ?? 'missive' };
+  const deliver = (envelopes: OutgoingEnvelope[], signal: AbortSignal | undefined) => {
+    const plan = { maxAttempts, backoff, budget, clock, signal };
+    if (!telemetry) return sendWithRetries(transport, envelopes, plan);
+    return telemetry.send(endpoint, envelopes, (traced) => sendWithRetries(transport, traced, plan));
+  };
 
   const ensureOpen = () => {
     if (closed) throw new ClosedError(`Producer for ${transport.destination}`);

@@ -61,6 +61,8 @@ export interface TransportFeatures {
 export interface Sender {
   /** Where messages go, for errors and telemetry: a queue name, a URL. */
   readonly destination: string;
+  /** The messaging system, for telemetry (`aws_sqs`, `webhook`, `missive_memory`). Default `missive`. */
+  readonly messagingSystem?: string;
   readonly features: TransportFeatures;
   /** Sends a batch and reports one outcome per envelope, in order. */
   send(envelopes: readonly OutgoingEnvelope[], options?: { signal?: AbortSignal }): Promise<SendOutcome[]>;
@@ -99,6 +101,8 @@ export interface Delivery {
 export interface Receiver {
   /** Where messages come from, for errors, telemetry and failure metadata. */
   readonly source: string;
+  /** The messaging system, for telemetry (`aws_sqs`, `webhook`, `missive_memory`). Default `missive`. */
+  readonly messagingSystem?: string;
   readonly features: TransportFeatures;
   /** Receives up to `maxMessages`, waiting up to `waitTimeMs` for the first. */
   receive(options: ReceiveOptions): Promise<Delivery[]>;

@@ -83,6 +83,7 @@ export class WebhookTarget implements Sender {
   /** The endpoint without query string or credentials, safe to log. */
   readonly destination: string;
   readonly features = FEATURES;
+  readonly messagingSystem = 'webhook';
   readonly #url: URL;
   readonly #keys: Buffer[];
   readonly #bearerToken: (() => string | Promise<string>) | undefined;

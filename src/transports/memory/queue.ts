@@ -101,6 +101,7 @@ function mayExceed(envelope: Envelope, maxBytes: number): boolean {
 export class MemoryQueue implements Sender, Receiver {
   readonly name: string;
   readonly features: TransportFeatures;
+  readonly messagingSystem = 'missive_memory';
   readonly #clock: Clock;
   readonly #fifo: boolean;
   readonly #visibilityTimeoutMs: number;

@@ -94,6 +94,9 @@ export function fromSqsMessage(message: SqsMessage): Envelope {
     }
   }
   if (packed.h) Object.assign(headers, packed.h);
+  // The AWS X-Ray trace header SQS sets as a system attribute, for telemetry to link to.
+  if (system.AWSTraceHeader && headers['x-amzn-trace-id'] === undefined)
+    headers['x-amzn-trace-id'] = system.AWSTraceHeader;
   const id = packed.i ?? (message.MessageId as string);
   return {
     id,

@@ -73,6 +73,7 @@ interface VisibilityEntry {
 export class SqsQueue implements Sender, Receiver {
   readonly queueUrl: string;
   readonly features: TransportFeatures;
+  readonly messagingSystem = 'aws_sqs';
   readonly #client: SQSClient;
   readonly #clock: Clock;
   readonly #lingerMs: number;

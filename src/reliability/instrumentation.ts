@@ -1,0 +1,27 @@
+/**
+ * The hooks producers and consumers call for telemetry. `missive/telemetry` implements them
+ * with OpenTelemetry; the core never imports it, so without telemetry nothing is loaded.
+ *
+ * @module
+ */
+import type { OutgoingEnvelope } from '../message.ts';
+import type { Step } from './pipeline.ts';
+
+/** What a producer or consumer tells telemetry about where messages go or come from. */
+export interface Endpoint {
+  /** The queue URL, queue name or webhook URL. */
+  readonly name: string;
+  /** The messaging system, for `messaging.system` (`aws_sqs`, `missive_memory`, `webhook`). */
+  readonly system: string;
+}
+
+/** Telemetry hooks; create them with `missiveTelemetry()` from `missive/telemetry`. */
+export interface Instrumentation {
+  /**
+   * Runs one send of `envelopes` inside a PRODUCER span, with the trace context written into
+   * each envelope's headers. `send` receives the envelopes to pass to the transport.
+   */
+  send<T>(to: Endpoint, envelopes: OutgoingEnvelope[], send: (envelopes: OutgoingEnvelope[]) => Promise<T>): Promise<T>;
+  /** The consumer step that wraps each delivery attempt in a CONSUMER span and records its outcome. */
+  process(from: Endpoint): Step;
+}

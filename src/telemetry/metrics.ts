@@ -1,0 +1,68 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Endpoint } from '../reliability/instrumentation.ts';
+import type { Outcome } from '../reliability/pipeline.ts';
+import * as semconv from './semconv.ts';
+
+/** Messaging metrics: counts of sent and processed messages, and duration histograms, in seconds. */
+export function createMetrics(meter: Meter) {
+  const sent = meter.createCounter(semconv.METRIC_SENT_MESSAGES, {
+    description: 'Messages a producer sent (failed ones carry error.type).',
+    unit: '{message}',
+  });
+  const consumed = meter.createCounter(semconv.METRIC_CONSUMED_MESSAGES, {
+    description: 'Delivery attempts a consumer processed.',
+    unit: '{message}',
+  });
+  const retried = meter.createCounter(semconv.METRIC_MISSIVE_RETRIED, {
+    description: 'Delivery attempts that ended in a retry.',
+    unit: '{message}',
+  });
+  const deadLettered = meter.createCounter(semconv.METRIC_MISSIVE_DEAD_LETTERED, {
+    description: 'Messages moved to a dead-letter destination.',
+    unit: '{message}',
+  });
+  const duplicates = meter.createCounter(semconv.METRIC_MISSIVE_DUPLICATES, {
+    description: 'Deliveries skipped as duplicates of a completed key.',
+    unit: '{message}',
+  });
+  const processDuration = meter.createHistogram(semconv.METRIC_PROCESS_DURATION, {
+    description: 'Duration of one delivery attempt.',
+    unit: 's',
+  });
+  const endToEnd = meter.createHistogram(semconv.METRIC_MISSIVE_END_TO_END, {
+    description: 'Time from message creation to the end of a successful attempt.',
+    unit: 's',
+  });
+  // One attribute object per endpoint, built once: metrics run on every message.
+  const attributeCache = new Map<string, Attributes>();
+  const attributesOf = (endpoint: Endpoint): Attributes => {
+    const key = `${endpoint.system}\u0000${endpoint.name}`;
+    let attributes = attributeCache.get(key);
+    if (!attributes) {
+      attributes = {
+        [semconv.ATTR_MESSAGING_SYSTEM]: endpoint.system,
+        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: endpoint.name,
+      };
+      attributeCache.set(key, attributes);
+    }
+    return attributes;
+  };
+
+  return {
+    sent(to: Endpoint, accepted: number, failed: number): void {
+      const attributes = attributesOf(to);
+      if (accepted > 0) sent.add(accepted, attributes);
+      if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: 'send_failed' });
+    },
+    processed(from: Endpoint, outcome: Outcome | undefined, seconds: number, createdAt: number): void {
+      const attributes = attributesOf(from);
+      consumed.add(1, attributes);
+      processDuration.record(seconds, attributes);
+      if (!outcome) return;
+      if (outcome.status === 'retry') retried.add(1, attributes);
+      else if (outcome.status === 'dead-letter') deadLettered.add(1, attributes);
+      else if (outcome.duplicate) duplicates.add(1, attributes);
+      else endToEnd.record(Math.max(0, Date.now() - createdAt) / 1000, attributes);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The OpenTelemetry semantic-convention names Missive emits, kept here so an upgrade of the
+ * conventions is one reviewed change. Messaging conventions as of semantic conventions 1.36.0
+ * (messaging spans and metrics are still "development" status there). Names under `missive.`
+ * are Missive's own, for what the conventions do not cover (attempts, settlement).
+ *
+ * @module
+ */
+
+export const SEMCONV_VERSION = '1.36.0';
+
+export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
+export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
+export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
+export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
+export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
+export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
+export const ATTR_ERROR_TYPE = 'error.type';
+
+/** `messaging.operation.type` values. */
+export const MessagingOperationType = { Send: 'send', Process: 'process' } as const;
+
+/** `messaging.system` values: `aws_sqs` is the conventions' own; the others are Missive's. */
+export const MessagingSystem = { AwsSqs: 'aws_sqs', Webhook: 'webhook', Memory: 'missive_memory' } as const;
+
+// Missive's own attributes and events.
+export const ATTR_MISSIVE_ATTEMPT = 'missive.delivery.attempt';
+export const ATTR_MISSIVE_OUTCOME = 'missive.outcome';
+export const ATTR_MISSIVE_RETRY_DELAY_MS = 'missive.retry.delay_ms';
+export const ATTR_MISSIVE_DEAD_LETTER_REASON = 'missive.dead_letter.reason';
+export const EVENT_MISSIVE_SETTLE = 'missive.settle';
+
+// Metrics.
+export const METRIC_SENT_MESSAGES = 'messaging.client.sent.messages';
+export const METRIC_CONSUMED_MESSAGES = 'messaging.client.consumed.messages';
+export const METRIC_PROCESS_DURATION = 'messaging.process.duration';
+export const METRIC_MISSIVE_RETRIED = 'missive.messages.retried';
+export const METRIC_MISSIVE_DEAD_LETTERED = 'missive.messages.dead_lettered';
+export const METRIC_MISSIVE_DUPLICATES = 'missive.messages.duplicates';
+export const METRIC_MISSIVE_END_TO_END = 'missive.message.end_to_end.duration';

@@ -1,0 +1,218 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  type MeterProvider,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import type { Headers, OutgoingEnvelope } from '../message.ts';
+import type { Endpoint, Instrumentation } from '../reliability/instrumentation.ts';
+import type { Outcome } from '../reliability/pipeline.ts';
+import { createMetrics } from './metrics.ts';
+import { fromXRayHeader, XRAY_HEADER } from './propagation.ts';
+import * as semconv from './semconv.ts';
+
+/** Options of {@link missiveTelemetry}. */
+export interface TelemetryOptions {
+  /** Default the global tracer provider (`trace.setGlobalTracerProvider`, or the Node SDK's). */
+  readonly tracerProvider?: TracerProvider;
+  /** Default the global meter provider. */
+  readonly meterProvider?: MeterProvider;
+  /**
+   * How a process span relates to the producer's span: `'link'` (default, as the messaging
+   * conventions recommend: each delivery attempt starts its own trace, linked to the send) or
+   * `'parent'` (the attempt joins the producer's trace as its child: one tree per message).
+   */
+  readonly consumerContext?: 'link' | 'parent';
+}
+
+const headerGetter: TextMapGetter<Headers> = {
+  get: (carrier, key) => carrier[key],
+  keys: (carrier) => Object.keys(carrier),
+};
+
+/**
+ * OpenTelemetry for producers, consumers and webhook receivers: a PRODUCER span per send with
+ * the trace context written into every message's headers, a CONSUMER span per delivery
+ * attempt linked to (or parented by) that context, settlement recorded on the span, and
+ * messaging metrics. It depends only on `@opentelemetry/api`: with no SDK registered it costs
+ * almost nothing. Telemetry never throws into delivery.
+ *
+ * @example
+ * ```ts
+ * const telemetry = missiveTelemetry();
+ * const producer = createProducer({ transport: orders, telemetry });
+ * const consumer = createConsumer({ transport: orders, telemetry, handler });
+ * ```
+ */
+export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentation {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('missive', semconv.SEMCONV_VERSION);
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('missive');
+  const instruments = createMetrics(meter);
+  const asParent = options.consumerContext === 'parent';
+
+  return {
+    async send(to, envelopes, send) {
+      const attributes: Attributes = {
+        [semconv.ATTR_MESSAGING_SYSTEM]: to.system,
+        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: to.name,
+        [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MessagingOperationType.Send,
+        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+      };
+      if (envelopes.length === 1) attributes[semconv.ATTR_MESSAGING_MESSAGE_ID] = (envelopes[0] as OutgoingEnvelope).id;
+      else attributes[semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = envelopes.length;
+      let span: Span;
+      let active: Context;
+      let traced: OutgoingEnvelope[];
+      try {
+        span = tracer.startSpan(`send ${to.name}`, { kind: SpanKind.PRODUCER, attributes });
+        active = trace.setSpan(context.active(), span);
+        traced = withTraceContext(active, envelopes);
+      } catch {
+        // A failing tracer must not stop a send: deliver untraced.
+        return send(envelopes);
+      }
+      try {
+        const results = await context.with(active, () => send(traced));
+        const failed = countFailed(results);
+        instruments.sent(to, envelopes.length - failed, failed);
+        if (failed > 0) {
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: `${failed} of ${envelopes.length} message(s) not sent`,
+          });
+          span.setAttribute(semconv.ATTR_ERROR_TYPE, firstErrorName(results));
+        }
+        return results;
+      } catch (error) {
+        recordError(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+
+    process(from) {
+      const base: Attributes = {
+        [semconv.ATTR_MESSAGING_SYSTEM]: from.system,
+        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: from.name,
+        [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MessagingOperationType.Process,
+        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
+      };
+      const name = `process ${from.name}`;
+      return (next) => async (processing) => {
+        const { envelope, attempt } = processing.delivery;
+        const producer = producerContext(envelope.headers);
+        const links: Link[] = producer && !asParent ? [{ context: producer }] : [];
+        const parent = producer && asParent ? trace.setSpanContext(ROOT_CONTEXT, producer) : context.active();
+        let span: Span;
+        try {
+          span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);
+        } catch {
+          // A failing tracer must not fail a delivery: process it untraced.
+          return next(processing);
+        }
+        // Attributes are only built for a span that records: without an SDK this step stays cheap.
+        if (span.isRecording()) {
+          span.setAttributes(base);
+          span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, envelope.id);
+          span.setAttribute(semconv.ATTR_MISSIVE_ATTEMPT, attempt);
+        }
+        const startedAt = performance.now();
+        let outcome: Outcome | undefined;
+        try {
+          outcome = await context.with(trace.setSpan(parent, span), () => next(processing));
+          return outcome;
+        } catch (error) {
+          recordError(span, error);
+          throw error;
+        } finally {
+          if (outcome && span.isRecording()) recordOutcome(span, outcome);
+          span.end();
+          instruments.processed(from, outcome, (performance.now() - startedAt) / 1000, envelope.createdAt);
+        }
+      };
+    },
+  };
+}
+
+/** The producer's span context carried by a message: W3C trace context, else an AWS X-Ray header. */
+function producerContext(headers: Headers): SpanContext | undefined {
+  try {
+    const extracted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers, headerGetter));
+    if (extracted) return extracted;
+    const xray = headers[XRAY_HEADER];
+    return xray ? fromXRayHeader(xray) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Copies of the envelopes with the active context's propagation headers, or the same ones if there are none. */
+function withTraceContext(active: Context, envelopes: OutgoingEnvelope[]): OutgoingEnvelope[] {
+  const carrier: Record<string, string> = {};
+  try {
+    propagation.inject(active, carrier);
+  } catch {
+    return envelopes;
+  }
+  // No propagator registered (no SDK): nothing to add, and nothing copied.
+  for (const _ in carrier)
+    return envelopes.map((envelope) => ({ ...envelope, headers: { ...envelope.headers, ...carrier } }));
+  return envelopes;
+}
+
+function recordOutcome(span: Span, outcome: Outcome): void {
+  if (outcome.status === 'ack') {
+    const settled = outcome.duplicate ? 'duplicate' : 'ack';
+    span.setAttribute(semconv.ATTR_MISSIVE_OUTCOME, settled);
+    span.addEvent(semconv.EVENT_MISSIVE_SETTLE, { [semconv.ATTR_MISSIVE_OUTCOME]: settled });
+    return;
+  }
+  span.setAttribute(semconv.ATTR_ERROR_TYPE, outcome.error.name);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+  if (outcome.status === 'retry') {
+    span.setAttribute(semconv.ATTR_MISSIVE_OUTCOME, 'retry');
+    span.addEvent(semconv.EVENT_MISSIVE_SETTLE, {
+      [semconv.ATTR_MISSIVE_OUTCOME]: 'retry',
+      [semconv.ATTR_MISSIVE_RETRY_DELAY_MS]: outcome.delayMs,
+    });
+  } else {
+    span.setAttribute(semconv.ATTR_MISSIVE_OUTCOME, 'dead-letter');
+    span.addEvent(semconv.EVENT_MISSIVE_SETTLE, {
+      [semconv.ATTR_MISSIVE_OUTCOME]: 'dead-letter',
+      [semconv.ATTR_MISSIVE_DEAD_LETTER_REASON]: outcome.reason,
+    });
+  }
+}
+
+function recordError(span: Span, error: unknown): void {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  span.recordException(failure);
+  span.setAttribute(semconv.ATTR_ERROR_TYPE, failure.name);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+}
+
+function countFailed(results: unknown): number {
+  if (!Array.isArray(results)) return 0;
+  let failed = 0;
+  for (const result of results) if ((result as { status?: string }).status === 'failed') failed++;
+  return failed;
+}
+
+function firstErrorName(results: unknown): string {
+  const failed = (results as { status?: string; error?: Error }[]).find((r) => r.status === 'failed');
+  return failed?.error?.name ?? 'Error';
+}
+
+export type { Endpoint, Instrumentation };

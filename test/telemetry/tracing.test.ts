@@ -1,0 +1,206 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  type ConsumerOptions,
+  createConsumer,
+  createProducer,
+  memoryIdempotencyStore,
+  RetryLaterError,
+  UnrecoverableError,
+} from 'missive';
+import { ManualClock, memoryQueue } from 'missive/memory';
+import { missiveTelemetry, semconv } from 'missive/telemetry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { otelSdk } from '../helpers/otel.ts';
+
+let sdk: ReturnType<typeof otelSdk>;
+beforeEach(() => {
+  sdk = otelSdk();
+});
+afterEach(async () => {
+  await sdk.shutdown();
+});
+
+const clock = new ManualClock();
+
+async function run(
+  handler: ConsumerOptions<unknown>['handler'],
+  count: number,
+  options: { parent?: boolean; duplicate?: boolean } = {},
+) {
+  const telemetry = missiveTelemetry({
+    tracerProvider: sdk.tracerProvider,
+    meterProvider: sdk.meterProvider,
+    ...(options.parent ? { consumerContext: 'parent' as const } : {}),
+  });
+  const dlq = memoryQueue({ clock, name: 'orders-dlq' });
+  const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: dlq });
+  const producer = createProducer({ transport: queue, clock, telemetry });
+  await producer.send({ orderId: 1 }, { idempotencyKey: 'order-1' });
+  if (options.duplicate) await producer.send({ orderId: 1 }, { idempotencyKey: 'order-1' });
+  const consumer = createConsumer({
+    transport: queue,
+    clock,
+    telemetry,
+    retry: { maxAttempts: 2, backoff: { initialDelayMs: 100, maxDelayMs: 100, jitter: 'none' } },
+    ...(options.duplicate ? { idempotency: { store: memoryIdempotencyStore({ clock }) }, concurrency: 1 } : {}),
+    handler,
+  });
+  consumer.start();
+  await clock.advanceUntil(() => {
+    const s = consumer.stats();
+    return s.acked + s.deadLettered + s.duplicates >= count;
+  });
+  const stopping = consumer.stop();
+  await clock.advance(30_000);
+  await stopping;
+  const spans = sdk.finishedSpans();
+  return {
+    send: spans.filter((s) => s.kind === SpanKind.PRODUCER),
+    process: spans.filter((s) => s.kind === SpanKind.CONSUMER),
+    consumer,
+  };
+}
+
+const outcomeEvents = (span: ReadableSpan | undefined) =>
+  (span?.events ?? []).filter((e) => e.name === semconv.EVENT_MISSIVE_SETTLE).map((e) => e.attributes);
+
+describe('telemetry', () => {
+  it('wraps a send in a PRODUCER span and carries its context in the message', async () => {
+    const { send, process } = await run(() => undefined, 1);
+    expect(send).toHaveLength(1);
+    const [span] = send;
+    expect(span?.name).toBe('send orders');
+    expect(span?.attributes).toMatchObject({
+      'messaging.system': 'missive_memory',
+      'messaging.destination.name': 'orders',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+    });
+    expect(span?.attributes['messaging.message.id']).toMatch(/^[0-9a-f-]{36}$/);
+    // The consumer's span links to exactly that send span.
+    expect(process[0]?.links.map((l) => l.context.spanId)).toEqual([span?.spanContext().spanId]);
+    expect(process[0]?.spanContext().traceId).not.toBe(span?.spanContext().traceId);
+  });
+
+  it('wraps every delivery attempt in a CONSUMER span with settlement on it', async () => {
+    let calls = 0;
+    const { process } = await run(() => {
+      if (++calls === 1) throw new TypeError('payment API down');
+    }, 1);
+    expect(process.map((s) => s.name)).toEqual(['process orders', 'process orders']);
+    const [failed, succeeded] = process;
+    expect(failed?.attributes).toMatchObject({
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'orders',
+      'missive.delivery.attempt': 1,
+      'missive.outcome': 'retry',
+      'error.type': 'TypeError',
+    });
+    expect(failed?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'payment API down' });
+    expect(outcomeEvents(failed)).toEqual([{ 'missive.outcome': 'retry', 'missive.retry.delay_ms': 100 }]);
+    expect(succeeded?.attributes).toMatchObject({ 'missive.delivery.attempt': 2, 'missive.outcome': 'ack' });
+    expect(succeeded?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(outcomeEvents(succeeded)).toEqual([{ 'missive.outcome': 'ack' }]);
+  });
+
+  it('records dead letters with their reason, and duplicates skipped', async () => {
+    const dead = await run(() => {
+      throw new UnrecoverableError('poison');
+    }, 1);
+    expect(outcomeEvents(dead.process[0])).toEqual([
+      { 'missive.outcome': 'dead-letter', 'missive.dead_letter.reason': 'unrecoverable' },
+    ]);
+    await sdk.shutdown();
+    sdk = otelSdk();
+    const dup = await run(() => undefined, 2, { duplicate: true });
+    expect(dup.process.map((s) => s.attributes['missive.outcome'])).toEqual(['ack', 'duplicate']);
+  });
+
+  it('records a RetryLaterError delay on the span', async () => {
+    let calls = 0;
+    const { process } = await run(() => {
+      if (++calls === 1) throw new RetryLaterError('rate limited', { delayMs: 5_000 });
+    }, 1);
+    expect(outcomeEvents(process[0])).toEqual([{ 'missive.outcome': 'retry', 'missive.retry.delay_ms': 5_000 }]);
+  });
+
+  it('parents the process span on the producer when asked, and runs the handler inside it', async () => {
+    let handlerTrace: string | undefined;
+    const { trace } = await import('@opentelemetry/api');
+    const { send, process } = await run(
+      () => {
+        handlerTrace = trace.getActiveSpan()?.spanContext().spanId;
+      },
+      1,
+      { parent: true },
+    );
+    expect(process[0]?.parentSpanContext?.spanId).toBe(send[0]?.spanContext().spanId);
+    expect(process[0]?.spanContext().traceId).toBe(send[0]?.spanContext().traceId);
+    expect(handlerTrace).toBe(process[0]?.spanContext().spanId);
+  });
+
+  it('links to an AWS X-Ray trace header when a message has no W3C context', async () => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
+    const queue = memoryQueue({ clock, deadLetterQueue: memoryQueue({ clock }) });
+    await queue.send([
+      {
+        id: 'm-1',
+        body: '{}',
+        headers: { 'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' },
+        idempotencyKey: 'm-1',
+        createdAt: clock.now(),
+      },
+    ]);
+    const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    const [span] = sdk.finishedSpans();
+    expect(span?.links[0]?.context).toMatchObject({
+      traceId: '5759e988bd862e3fe1be46a994272793',
+      spanId: '53995c3f42cd8ad8',
+      traceFlags: 1,
+    });
+  });
+
+  it('counts sent, processed, retried and dead-lettered messages, and times them', async () => {
+    let calls = 0;
+    await run(() => {
+      if (++calls < 3) throw new Error('flaky');
+    }, 1);
+    expect(await sdk.metrics()).toMatchObject({
+      'messaging.client.sent.messages': 1,
+      'messaging.client.consumed.messages': 2,
+      'missive.messages.retried': 1,
+      'missive.messages.dead_lettered': 1,
+      'messaging.process.duration': 2,
+    });
+  });
+
+  it('never lets a failing tracer break delivery', async () => {
+    const broken = {
+      getTracer: () => ({
+        startSpan: () => {
+          throw new Error('exporter bug');
+        },
+        startActiveSpan: () => {
+          throw new Error('exporter bug');
+        },
+      }),
+    };
+    const telemetry = missiveTelemetry({ tracerProvider: broken as never });
+    const queue = memoryQueue({ clock, deadLetterQueue: memoryQueue({ clock }) });
+    await createProducer({ transport: queue, telemetry }).send('still sent');
+    const handled: unknown[] = [];
+    const consumer = createConsumer({ transport: queue, clock, telemetry, handler: (m) => void handled.push(m.body) });
+    consumer.start();
+    await clock.advanceUntil(() => handled.length === 1);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    expect(handled).toEqual(['still sent']);
+  });
+});
