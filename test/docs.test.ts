@@ -26,6 +26,7 @@ import * as retryBudget from '../docs/snippets/retry-budget.ts';
 import * as schema from '../docs/snippets/schema.ts';
 import * as sqsWorker from '../docs/snippets/sqs-worker.ts';
 import * as visibility from '../docs/snippets/visibility.ts';
+import * as webhooksReceive from '../docs/snippets/webhooks-receive.ts';
 import { createSqsQueue, sqsClient } from './helpers/sqs.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -158,6 +159,7 @@ const snippets: Record<string, unknown> = {
   'schema.ts': schema,
   'sqs-worker.ts': sqsWorker,
   'visibility.ts': visibility,
+  'webhooks-receive.ts': webhooksReceive,
 };
 
 describe('docs: every snippet runs and does what the docs say', () => {
@@ -322,6 +324,19 @@ describe('docs: every snippet runs and does what the docs say', () => {
     } finally {
       client.destroy();
     }
+  });
+
+  it('webhooks-receive: handled once, duplicate acknowledged, 422 and 400 refused, every adapter answers', async () => {
+    const result = await webhooksReceive.main();
+    expect(result).toEqual({
+      paid: ['o-1', 'o-4'],
+      sent: ['sent', 422, 400],
+      resent: ['sent'],
+      fetchStatus: 200,
+      lambdaStatus: 401,
+      forged: 'invalid-signature',
+      verifiedId: 'evt_o-4_paid',
+    });
   });
 
   it('backpressure: never more messages in flight than the concurrency', async () => {

@@ -8,8 +8,20 @@ import { WebhookTarget, type WebhookTargetOptions } from './target.ts';
 
 export type { AddressKind } from './address-guard.ts';
 export type { CircuitBreakerOptions } from './circuit-breaker.ts';
+export { fetchWebhookHandler } from './fetch-handler.ts';
+export { type LambdaHttpEvent, type LambdaHttpResult, lambdaWebhookHandler } from './lambda-handler.ts';
+export { nodeHttpWebhookHandler } from './node-handler.ts';
+export { createWebhookReceiver, type WebhookReceiver, type WebhookReceiverOptions } from './receiver.ts';
+export { WebhookRejection, type WebhookRequest, type WebhookResponse } from './response.ts';
 export { secretKey, sign, WebhookHeader } from './signature.ts';
 export { WebhookTarget, type WebhookTargetOptions, type WebhookTlsOptions } from './target.ts';
+export {
+  type VerifiedWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookHeaders,
+  type WebhookSecret,
+} from './verify.ts';
 
 /**
  * A webhook endpoint as a {@link Sender}: each message is POSTed with Standard Webhooks
