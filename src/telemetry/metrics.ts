@@ -1,4 +1,4 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import { type Attributes, createNoopMeter, type Meter } from '@opentelemetry/api';
 import type { Endpoint } from '../reliability/instrumentation.ts';
 import type { Outcome } from '../reliability/pipeline.ts';
 import * as semconv from './semconv.ts';
@@ -49,6 +49,8 @@ export function createMetrics(meter: Meter) {
   };
 
   return {
+    /** False for the API's no-op meter (no meter provider registered when telemetry was created). */
+    live: meter !== createNoopMeter(),
     sent(to: Endpoint, accepted: number, failed: number): void {
       const attributes = attributesOf(to);
       if (accepted > 0) sent.add(accepted, attributes);

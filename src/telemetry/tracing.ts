@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
   type Link,
   type MeterProvider,
   metrics,
@@ -17,7 +18,7 @@ import {
 } from '@opentelemetry/api';
 import type { Headers, OutgoingEnvelope } from '../message.ts';
 import type { Endpoint, Instrumentation } from '../reliability/instrumentation.ts';
-import type { Outcome } from '../reliability/pipeline.ts';
+import type { Outcome, ProcessContext } from '../reliability/pipeline.ts';
 import { createMetrics } from './metrics.ts';
 import { fromXRayHeader, XRAY_HEADER } from './propagation.ts';
 import * as semconv from './semconv.ts';
@@ -110,37 +111,55 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
       };
       const name = `process ${from.name}`;
-      return (next) => async (processing) => {
-        const { envelope, attempt } = processing.delivery;
-        const producer = producerContext(envelope.headers);
-        const links: Link[] = producer && !asParent ? [{ context: producer }] : [];
-        const parent = producer && asParent ? trace.setSpanContext(ROOT_CONTEXT, producer) : context.active();
-        let span: Span;
-        try {
-          span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);
-        } catch {
-          // A failing tracer must not fail a delivery: process it untraced.
-          return next(processing);
-        }
-        // Attributes are only built for a span that records: without an SDK this step stays cheap.
-        if (span.isRecording()) {
-          span.setAttributes(base);
-          span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, envelope.id);
-          span.setAttribute(semconv.ATTR_MISSIVE_ATTEMPT, attempt);
-        }
-        const startedAt = performance.now();
-        let outcome: Outcome | undefined;
-        try {
-          outcome = await context.with(trace.setSpan(parent, span), () => next(processing));
-          return outcome;
-        } catch (error) {
-          recordError(span, error);
-          throw error;
-        } finally {
-          if (outcome && span.isRecording()) recordOutcome(span, outcome);
-          span.end();
-          instruments.processed(from, outcome, (performance.now() - startedAt) / 1000, envelope.createdAt);
-        }
+      return (next) => {
+        const traced = async (processing: ProcessContext, span: Span, parent: Context): Promise<Outcome> => {
+          const { envelope, attempt } = processing.delivery;
+          if (span.isRecording()) {
+            span.setAttributes(base);
+            span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, envelope.id);
+            span.setAttribute(semconv.ATTR_MISSIVE_ATTEMPT, attempt);
+          }
+          const startedAt = performance.now();
+          let outcome: Outcome | undefined;
+          try {
+            outcome = await context.with(trace.setSpan(parent, span), () => next(processing));
+            return outcome;
+          } catch (error) {
+            recordError(span, error);
+            throw error;
+          } finally {
+            if (outcome && span.isRecording()) recordOutcome(span, outcome);
+            span.end();
+            instruments.processed(from, outcome, (performance.now() - startedAt) / 1000, envelope.createdAt);
+          }
+        };
+
+        return (processing) => {
+          const producer = producerContext(processing.delivery.envelope.headers);
+          const links: Link[] = producer && !asParent ? [{ context: producer }] : [];
+          const parent = producer && asParent ? trace.setSpanContext(ROOT_CONTEXT, producer) : context.active();
+          let span: Span;
+          try {
+            span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);
+          } catch {
+            // A failing tracer must not fail a delivery: process it untraced.
+            return next(processing);
+          }
+          if (span.isRecording() || isSpanContextValid(span.spanContext())) return traced(processing, span, parent);
+          // No SDK (the API's no-op tracer): nothing to record or propagate, so the attempt costs
+          // one no-op span, and metrics only when a meter provider is registered.
+          if (!instruments.live) return next(processing);
+          const startedAt = performance.now();
+          return next(processing).then((outcome) => {
+            instruments.processed(
+              from,
+              outcome,
+              (performance.now() - startedAt) / 1000,
+              processing.delivery.envelope.createdAt,
+            );
+            return outcome;
+          });
+        };
       };
     },
   };
