@@ -4,11 +4,16 @@
  *
  *   npm run demo                          # seed 42, live progress, then the summary
  *   npm run demo -- --seed 7 --quiet      # another reproducible run, summary only
+ *   npm run demo -- --trace               # with OpenTelemetry: prints the trace of one retried message
  *
  * What happens: about 20% of handler calls fail transiently and are retried with backoff; 5
  * poison orders fail for good and go to the dead-letter queue at once; 50 orders are sent again
  * under the same idempotency key and the idempotency store suppresses the later copy. Exits 1
  * if any order was lost or processed twice.
+ *
+ * With --trace, the real OpenTelemetry SDK records every send and delivery attempt in memory
+ * (demo/tracing.ts), and the run ends with the trace of one retried message as an indented tree:
+ * its send, each attempt with its outcome and duration. Without it, no OpenTelemetry code loads.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -29,10 +34,14 @@ const FAILURE_RATE = 0.2;
 const SEND_CHUNK = 100;
 const TIMEOUT_MS = 15_000;
 
-const usage = 'usage: node demo/orders.ts [--seed N] [--quiet]';
-let args: { seed: string; quiet: boolean };
+const usage = 'usage: node demo/orders.ts [--seed N] [--quiet] [--trace]';
+let args: { seed: string; quiet: boolean; trace: boolean };
 try {
-  const options = { seed: { type: 'string', default: '42' }, quiet: { type: 'boolean', default: false } } as const;
+  const options = {
+    seed: { type: 'string', default: '42' },
+    quiet: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
+  } as const;
   args = parseArgs({ options }).values;
 } catch (error) {
   console.error(`${(error as Error).message}\n${usage}`);
@@ -83,7 +92,11 @@ const outgoing = [
 const deadLetterQueue = memoryQueue({ name: 'orders-dlq' });
 const queue = memoryQueue({ name: 'orders', deadLetterQueue });
 
-const producer = createProducer<Order>({ transport: queue });
+// Under --trace only: the SDK is imported on demand, so a plain run never loads it.
+const tracing = args.trace ? (await import('./tracing.ts')).startTracing() : undefined;
+const telemetry = tracing ? { telemetry: tracing.telemetry } : {};
+
+const producer = createProducer<Order>({ transport: queue, ...telemetry });
 
 const handled = new Map<string, number>(); // successful handler runs per order: must end at 0 or 1
 const calls = new Map<string, number>(); // handler calls per order, failed ones included
@@ -92,6 +105,7 @@ let consumerErrorCount = 0;
 
 const consumer = createConsumer<Order>({
   transport: queue,
+  ...telemetry,
   concurrency: 50,
   retry: { maxAttempts: 5, backoff: { initialDelayMs: 5, maxDelayMs: 100 } },
   idempotency: { store: memoryIdempotencyStore() },
@@ -114,6 +128,7 @@ const consumer = createConsumer<Order>({
 // Run: start consuming, send everything in batches, and wait until every message is settled.
 let sent = 0;
 let sendFailures = 0;
+const orderOfMessage = new Map<string, string>(); // message id → order id, for the trace (--trace only)
 const started = performance.now();
 const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
 const progress = startProgress(args.quiet, () => {
@@ -125,9 +140,11 @@ const progress = startProgress(args.quiet, () => {
 });
 consumer.start();
 for (let i = 0; i < outgoing.length; i += SEND_CHUNK) {
-  for (const result of await producer.sendBatch(outgoing.slice(i, i + SEND_CHUNK))) {
+  const chunk = outgoing.slice(i, i + SEND_CHUNK);
+  for (const [j, result] of (await producer.sendBatch(chunk)).entries()) {
     if (result.status === 'sent') sent++;
     else sendFailures++;
+    if (tracing) orderOfMessage.set(result.id, (chunk[j] as (typeof chunk)[number]).body.orderId);
   }
 }
 await producer.close();
@@ -168,5 +185,9 @@ const report: RunReport = {
   consumerErrorCount,
 };
 const problems = verify(report);
+if (tracing) {
+  await tracing.print((id) => orderOfMessage.get(id));
+  await tracing.shutdown();
+}
 printSummary(report, problems);
 if (problems.length > 0) process.exitCode = 1;

@@ -11,6 +11,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SpanKind } from '@opentelemetry/api';
 import { createConsumer, ErrorCode, FailureReason, Jitter } from 'missive';
 import { memoryQueue } from 'missive/memory';
 import { describe, expect, it } from 'vitest';
@@ -25,9 +26,12 @@ import * as idempotencyStore from '../docs/snippets/idempotency-store.ts';
 import * as retryBudget from '../docs/snippets/retry-budget.ts';
 import * as schema from '../docs/snippets/schema.ts';
 import * as sqsWorker from '../docs/snippets/sqs-worker.ts';
+import * as tracing from '../docs/snippets/tracing.ts';
 import * as visibility from '../docs/snippets/visibility.ts';
 import * as webhooksReceive from '../docs/snippets/webhooks-receive.ts';
+import * as webhooksSend from '../docs/snippets/webhooks-send.ts';
 import { createSqsQueue, sqsClient } from './helpers/sqs.ts';
+import { generateCertificates } from './helpers/tls.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
@@ -158,8 +162,10 @@ const snippets: Record<string, unknown> = {
   'retry-budget.ts': retryBudget,
   'schema.ts': schema,
   'sqs-worker.ts': sqsWorker,
+  'tracing.ts': tracing,
   'visibility.ts': visibility,
   'webhooks-receive.ts': webhooksReceive,
+  'webhooks-send.ts': webhooksSend,
 };
 
 describe('docs: every snippet runs and does what the docs say', () => {
@@ -337,6 +343,69 @@ describe('docs: every snippet runs and does what the docs say', () => {
       forged: 'invalid-signature',
       verifiedId: 'evt_o-4_paid',
     });
+  });
+
+  it('webhooks-send: 503 + Retry-After retried once, 422 refused for good, 410 stops deliveries, mTLS', async () => {
+    const result = await webhooksSend.main(generateCertificates());
+    expect(result.statuses).toEqual([503, 204]);
+    // Retry-After: 1 was honoured (the backoff alone draws anything from 0 to 1 000 ms).
+    expect(result.waitedMs).toBeGreaterThanOrEqual(950);
+    expect(result.sameWebhookId).toBe(true);
+    expect(result.headers).toEqual({
+      'webhook-id': 'evt_o-1_paid',
+      'missive-message-id': result.sentId,
+      'missive-headers': 'x-tenant',
+      'x-tenant': 'acme',
+      'content-type': 'application/json',
+      authorization: expect.stringMatching(/^Bearer demo-token-\d+$/),
+      signatures: 2,
+    });
+    expect(result.verifiesWithNewSecret).toBe(true);
+    expect(result.verifiesWithOldSecret).toBe(true);
+    expect(result.refusal).toEqual({
+      status: 422,
+      excerpt: '{"error":"unknown order"}',
+      retryable: false,
+      message: expect.stringMatching(
+        /failed after 1 attempt\(s\): POST http:\/\/127\.0\.0\.1:\d+\/hooks\/strict answered 422/,
+      ),
+    });
+    expect(result.refusal?.message).not.toContain('s3cr3t');
+    expect(result.refusal?.message).not.toContain('whsec_');
+    expect(result.strictRequests).toBe(1);
+    expect(result.gone).toHaveLength(2);
+    expect(result.gone[1]).toMatch(/answered 410: "subscription removed"\. The endpoint is gone/);
+    expect(result.removedRequests).toBe(1);
+    expect(result.tls).toEqual({ status: 'accepted', clientCertificate: 'client' });
+  });
+
+  it('tracing: a retried message is one trace (send → attempts → handler spans), rendered as in the recipe', async () => {
+    const { spans, tree, stats } = await tracing.main();
+    expect(stats).toMatchObject({ received: 2, acked: 1, retried: 1, deadLettered: 0 });
+    const sends = spans.filter((span) => span.kind === SpanKind.PRODUCER);
+    expect(sends.map((span) => span.name)).toEqual(['send orders']);
+    const attempts = spans.filter((span) => span.kind === SpanKind.CONSUMER);
+    expect(
+      attempts.map((s) => [s.name, s.attributes['missive.delivery.attempt'], s.attributes['missive.outcome']]),
+    ).toEqual([
+      ['process orders', 1, 'retry'],
+      ['process orders', 2, 'ack'],
+    ]);
+    expect(attempts.map((span) => span.events.find((event) => event.name === 'missive.settle')?.attributes)).toEqual([
+      { 'missive.outcome': 'retry', 'missive.retry.delay_ms': 100 },
+      { 'missive.outcome': 'ack' },
+    ]);
+    // consumerContext 'parent': both attempts are children of the send, the handler's spans of each attempt.
+    const sendId = sends[0]?.spanContext().spanId;
+    expect(attempts.map((span) => span.parentSpanContext?.spanId)).toEqual([sendId, sendId]);
+    const charges = spans.filter((span) => span.name === 'charge card');
+    expect(charges.map((span) => span.parentSpanContext?.spanId)).toEqual(attempts.map((s) => s.spanContext().spanId));
+    expect(new Set(spans.map((span) => span.spanContext().traceId)).size).toBe(1);
+    // The tree in the recipe is this run's (durations are rendered as `n ms`, ids not at all).
+    const recipe = read('docs/recipes/tracing.md').split('\n');
+    const at = recipe.findIndex((line) => line.startsWith('<!-- rendered from docs/snippets/tracing.ts'));
+    expect(recipe[at + 1]).toBe('```text');
+    expect(recipe.slice(at + 2, recipe.indexOf('```', at + 2)).join('\n')).toBe(tree);
   });
 
   it('backpressure: never more messages in flight than the concurrency', async () => {

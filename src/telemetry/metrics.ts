@@ -1,5 +1,4 @@
 import { type Attributes, createNoopMeter, type Meter } from '@opentelemetry/api';
-import type { Endpoint } from '../reliability/instrumentation.ts';
 import type { Outcome } from '../reliability/pipeline.ts';
 import * as semconv from './semconv.ts';
 
@@ -33,31 +32,14 @@ export function createMetrics(meter: Meter) {
     description: 'Time from message creation to the end of a successful attempt.',
     unit: 's',
   });
-  // One attribute object per endpoint, built once: metrics run on every message.
-  const attributeCache = new Map<string, Attributes>();
-  const attributesOf = (endpoint: Endpoint): Attributes => {
-    const key = `${endpoint.system}\u0000${endpoint.name}`;
-    let attributes = attributeCache.get(key);
-    if (!attributes) {
-      attributes = {
-        [semconv.ATTR_MESSAGING_SYSTEM]: endpoint.system,
-        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: endpoint.name,
-      };
-      attributeCache.set(key, attributes);
-    }
-    return attributes;
-  };
-
   return {
     /** False for the API's no-op meter (no meter provider registered when telemetry was created). */
     live: meter !== createNoopMeter(),
-    sent(to: Endpoint, accepted: number, failed: number): void {
-      const attributes = attributesOf(to);
+    sent(attributes: Attributes, accepted: number, failed: number): void {
       if (accepted > 0) sent.add(accepted, attributes);
       if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: 'send_failed' });
     },
-    processed(from: Endpoint, outcome: Outcome | undefined, seconds: number, createdAt: number): void {
-      const attributes = attributesOf(from);
+    processed(attributes: Attributes, outcome: Outcome | undefined, seconds: number, createdAt: number): void {
       consumed.add(1, attributes);
       processDuration.record(seconds, attributes);
       if (!outcome) return;

@@ -8,6 +8,7 @@
  */
 
 export const SEMCONV_VERSION = '1.36.0';
+export const SCHEMA_URL = `https://opentelemetry.io/schemas/${SEMCONV_VERSION}`;
 
 export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
 export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
@@ -16,9 +17,10 @@ export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
 export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
 export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_AWS_SQS_QUEUE_URL = 'aws.sqs.queue.url';
 
 /** `messaging.operation.type` values. */
-export const MessagingOperationType = { Send: 'send', Process: 'process' } as const;
+export const MessagingOperationType = { Create: 'create', Send: 'send', Process: 'process' } as const;
 
 /** `messaging.system` values: `aws_sqs` is the conventions' own; the others are Missive's. */
 export const MessagingSystem = { AwsSqs: 'aws_sqs', Webhook: 'webhook', Memory: 'missive_memory' } as const;

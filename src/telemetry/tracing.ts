@@ -13,12 +13,14 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 import type { Headers, OutgoingEnvelope } from '../message.ts';
 import type { Endpoint, Instrumentation } from '../reliability/instrumentation.ts';
 import type { Outcome, ProcessContext } from '../reliability/pipeline.ts';
+import { VERSION } from '../version.ts';
 import { createMetrics } from './metrics.ts';
 import { fromXRayHeader, XRAY_HEADER } from './propagation.ts';
 import * as semconv from './semconv.ts';
@@ -57,60 +59,88 @@ const headerGetter: TextMapGetter<Headers> = {
  * ```
  */
 export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentation {
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('missive', semconv.SEMCONV_VERSION);
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('missive', VERSION, {
+    schemaUrl: semconv.SCHEMA_URL,
+  });
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('missive');
   const instruments = createMetrics(meter);
   const asParent = options.consumerContext === 'parent';
+  // Metric attributes per destination, built once: metrics run on every send.
+  const sendAttributeCache = new Map<string, Attributes>();
+  const sendMetricAttributes = (destination: { name: string; attributes: Attributes }): Attributes => {
+    let attributes = sendAttributeCache.get(destination.name);
+    if (!attributes) {
+      attributes = { ...destination.attributes, [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send' };
+      sendAttributeCache.set(destination.name, attributes);
+    }
+    return attributes;
+  };
 
   return {
     async send(to, envelopes, send) {
-      const attributes: Attributes = {
-        [semconv.ATTR_MESSAGING_SYSTEM]: to.system,
-        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: to.name,
-        [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MessagingOperationType.Send,
-        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
-      };
-      if (envelopes.length === 1) attributes[semconv.ATTR_MESSAGING_MESSAGE_ID] = (envelopes[0] as OutgoingEnvelope).id;
-      else attributes[semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = envelopes.length;
+      const destination = destinationOf(to);
       let span: Span;
-      let active: Context;
       let traced: OutgoingEnvelope[];
+      let active: Context;
       try {
-        span = tracer.startSpan(`send ${to.name}`, { kind: SpanKind.PRODUCER, attributes });
+        span = tracer.startSpan(`send ${destination.name}`, {
+          kind: SpanKind.PRODUCER,
+          attributes: destination.attributes,
+        });
         active = trace.setSpan(context.active(), span);
-        traced = withTraceContext(active, envelopes);
+        if (span.isRecording()) {
+          span.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, semconv.MessagingOperationType.Send);
+          span.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'send');
+          if (envelopes.length === 1)
+            span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, (envelopes[0] as OutgoingEnvelope).id);
+          else span.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, envelopes.length);
+        }
+        traced =
+          envelopes.length > 1 && span.isRecording()
+            ? withCreationContexts(tracer, span, active, destination, envelopes)
+            : withTraceContext(active, envelopes);
       } catch {
         // A failing tracer must not stop a send: deliver untraced.
         return send(envelopes);
       }
+      let results: Awaited<ReturnType<typeof send>> | undefined;
       try {
-        const results = await context.with(active, () => send(traced));
-        const failed = countFailed(results);
-        instruments.sent(to, envelopes.length - failed, failed);
-        if (failed > 0) {
-          span.setStatus({
-            code: SpanStatusCode.ERROR,
-            message: `${failed} of ${envelopes.length} message(s) not sent`,
-          });
-          span.setAttribute(semconv.ATTR_ERROR_TYPE, firstErrorName(results));
-        }
+        results = await context.with(active, () => send(traced));
         return results;
       } catch (error) {
-        recordError(span, error);
+        quietly(() => recordError(span, error));
         throw error;
       } finally {
-        span.end();
+        // The send has happened whatever telemetry does now: nothing here may throw.
+        quietly(() => {
+          if (results) {
+            const failed = countFailed(results);
+            instruments.sent(sendMetricAttributes(destination), envelopes.length - failed, failed);
+            if (failed > 0) {
+              span.setStatus({
+                code: SpanStatusCode.ERROR,
+                message: `${failed} of ${envelopes.length} message(s) not sent`,
+              });
+              span.setAttribute(semconv.ATTR_ERROR_TYPE, firstErrorName(results));
+            }
+          }
+          span.end();
+        });
       }
     },
 
     process(from) {
+      const source = destinationOf(from);
       const base: Attributes = {
-        [semconv.ATTR_MESSAGING_SYSTEM]: from.system,
-        [semconv.ATTR_MESSAGING_DESTINATION_NAME]: from.name,
+        ...source.attributes,
         [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MessagingOperationType.Process,
         [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
       };
-      const name = `process ${from.name}`;
+      const name = `process ${source.name}`;
+      const processMetricAttributes: Attributes = {
+        ...source.attributes,
+        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
+      };
       return (next) => {
         const traced = async (processing: ProcessContext, span: Span, parent: Context): Promise<Outcome> => {
           const { envelope, attempt } = processing.delivery;
@@ -125,12 +155,20 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
             outcome = await context.with(trace.setSpan(parent, span), () => next(processing));
             return outcome;
           } catch (error) {
-            recordError(span, error);
+            quietly(() => recordError(span, error));
             throw error;
           } finally {
-            if (outcome && span.isRecording()) recordOutcome(span, outcome);
-            span.end();
-            instruments.processed(from, outcome, (performance.now() - startedAt) / 1000, envelope.createdAt);
+            // The handler has run whatever telemetry does now: nothing here may throw.
+            quietly(() => {
+              if (outcome && span.isRecording()) recordOutcome(span, outcome);
+              span.end();
+              instruments.processed(
+                processMetricAttributes,
+                outcome,
+                (performance.now() - startedAt) / 1000,
+                envelope.createdAt,
+              );
+            });
           }
         };
 
@@ -151,11 +189,13 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           if (!instruments.live) return next(processing);
           const startedAt = performance.now();
           return next(processing).then((outcome) => {
-            instruments.processed(
-              from,
-              outcome,
-              (performance.now() - startedAt) / 1000,
-              processing.delivery.envelope.createdAt,
+            quietly(() =>
+              instruments.processed(
+                processMetricAttributes,
+                outcome,
+                (performance.now() - startedAt) / 1000,
+                processing.delivery.envelope.createdAt,
+              ),
             );
             return outcome;
           });
@@ -174,6 +214,57 @@ function producerContext(headers: Headers): SpanContext | undefined {
     return xray ? fromXRayHeader(xray) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The destination as the conventions name it: an SQS queue by its name (the URL goes into
+ * `aws.sqs.queue.url`), anything else by what the transport reports.
+ */
+function destinationOf(endpoint: Endpoint): { name: string; attributes: Attributes } {
+  const attributes: Attributes = { [semconv.ATTR_MESSAGING_SYSTEM]: endpoint.system };
+  let name = endpoint.name;
+  if (endpoint.system === semconv.MessagingSystem.AwsSqs) {
+    name = endpoint.name.slice(endpoint.name.lastIndexOf('/') + 1) || endpoint.name;
+    attributes[semconv.ATTR_AWS_SQS_QUEUE_URL] = endpoint.name;
+  }
+  attributes[semconv.ATTR_MESSAGING_DESTINATION_NAME] = name;
+  return { name, attributes };
+}
+
+/**
+ * For a batch: one `create` span per message, each message carrying its own context, and the
+ * send span linked to all of them (the conventions' shape for batch sends).
+ */
+function withCreationContexts(
+  tracer: Tracer,
+  send: Span,
+  active: Context,
+  destination: { name: string; attributes: Attributes },
+  envelopes: OutgoingEnvelope[],
+): OutgoingEnvelope[] {
+  return envelopes.map((envelope) => {
+    const create = tracer.startSpan(
+      `create ${destination.name}`,
+      { kind: SpanKind.PRODUCER, attributes: destination.attributes },
+      active,
+    );
+    create.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, semconv.MessagingOperationType.Create);
+    create.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'create');
+    create.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, envelope.id);
+    send.addLink({ context: create.spanContext() });
+    const [traced] = withTraceContext(trace.setSpan(active, create), [envelope]);
+    create.end();
+    return traced as OutgoingEnvelope;
+  });
+}
+
+/** Runs telemetry bookkeeping that must never disturb delivery. */
+function quietly(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // Telemetry never throws into the delivery path.
   }
 }
 

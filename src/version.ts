@@ -1,0 +1,2 @@
+/** Missive's version, as published (a test keeps it equal to package.json's). */
+export const VERSION = '0.1.0';
