@@ -220,6 +220,37 @@ describe('webhook target', () => {
     await target.close();
   });
 
+  it('keeps probing after a probe is aborted, and retries a failing bearer-token provider', async () => {
+    const clock = new ManualClock();
+    let healthy = false;
+    const { url } = await endpoint((_r, res) => res.writeHead(healthy ? 200 : 503).end());
+    let tokenFails = true;
+    const target = webhookTarget({
+      url,
+      secret: SECRET,
+      allowAddresses: ['loopback'],
+      clock,
+      circuitBreaker: { failureThreshold: 1, openMs: 1_000 },
+      bearerToken: async () => {
+        if (tokenFails) throw new Error('token service down');
+        return 'jwt';
+      },
+    });
+    const [noToken] = await target.send([envelope({})]);
+    expect(noToken?.status === 'retryable' && noToken.error.message).toMatch(
+      /bearerToken provider failed: token service down/,
+    );
+    tokenFails = false;
+    await target.send([envelope({})]); // 503: the circuit opens
+    await clock.advance(1_000);
+    await expect(target.send([envelope({})], { signal: AbortSignal.abort(new Error('shutdown')) })).rejects.toThrow(
+      'shutdown',
+    );
+    healthy = true;
+    expect((await target.send([envelope({})]))[0]?.status).toBe('accepted');
+    await target.close();
+  });
+
   it('retries a connection reset and a stalled response, within the timeout', async () => {
     const { url } = await endpoint((request, res, req) => {
       if (request.body === '"reset"') req.socket.destroy();

@@ -40,6 +40,11 @@ export class CircuitBreaker {
     return 0;
   }
 
+  /** Gives back a probe that was taken but never went out (aborted, or refused before sending). */
+  abandoned(): void {
+    this.#probing = false;
+  }
+
   succeeded(): void {
     this.#failures = 0;
     this.#probing = false;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError, WebhookVerificationError } from '../../errors.ts';
 
 /** The header names of the Standard Webhooks spec. */
@@ -39,7 +39,7 @@ export function secretKey(secret: string | Uint8Array, option = 'secret'): Buffe
  * sign(secretKey('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'), 'msg_1', 1_700_000_000, '{"a":1}'); // 'v1,…'
  * ```
  */
-export function sign(key: Buffer, id: string, timestampSeconds: number, body: string | Uint8Array): string {
+export function sign(key: Buffer | KeyObject, id: string, timestampSeconds: number, body: string | Uint8Array): string {
   const hmac = createHmac('sha256', key);
   hmac.update(`${id}.${timestampSeconds}.`);
   hmac.update(body);
@@ -48,7 +48,7 @@ export function sign(key: Buffer, id: string, timestampSeconds: number, body: st
 
 /** The three Standard Webhooks headers for a message, signed with every key given. */
 export function signatureHeaders(
-  keys: readonly Buffer[],
+  keys: readonly (Buffer | KeyObject)[],
   id: string,
   timestampSeconds: number,
   body: string,
@@ -66,7 +66,7 @@ export interface VerifyInput {
   readonly header: (name: string) => string | undefined;
   /** The raw body, exactly as received. */
   readonly body: string | Uint8Array;
-  readonly keys: readonly Buffer[];
+  readonly keys: readonly (Buffer | KeyObject)[];
   /** Now, in milliseconds since the epoch. */
   readonly nowMs: number;
   /** Largest distance between the timestamp and now, in milliseconds. */

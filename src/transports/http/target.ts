@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { type Dispatcher, Pool } from 'undici';
 import { type Clock, systemClock } from '../../clock.ts';
 import { ConfigurationError, HttpStatusError, TransportError, toError } from '../../errors.ts';
 import type { OutgoingEnvelope } from '../../message.ts';
@@ -84,13 +85,14 @@ export class WebhookTarget implements Sender {
   readonly destination: string;
   readonly features = FEATURES;
   readonly messagingSystem = 'webhook';
-  readonly #url: URL;
-  readonly #keys: Buffer[];
+  /** Path and query of the URL: requests go to the pool's origin. */
+  readonly #path: string;
+  readonly #keys: KeyObject[];
   readonly #bearerToken: (() => string | Promise<string>) | undefined;
   readonly #contentType: string;
   readonly #retryAfterCapMs: number;
   readonly #breaker: CircuitBreaker | undefined;
-  readonly #agent: Agent;
+  readonly #pool: Pool;
   readonly #clock: Clock;
   #gone: HttpStatusError | undefined;
 
@@ -104,12 +106,15 @@ export class WebhookTarget implements Sender {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new ConfigurationError('url', url.protocol, 'an http: or https: URL');
-    this.#url = url;
+    this.#path = `${url.pathname}${url.search}`;
     this.destination = `${url.origin}${url.pathname}`;
     const secrets = requiredOption('secret', options.secret, 'a signing secret such as whsec_…');
     const list = typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : [...secrets];
     if (list.length === 0) throw new ConfigurationError('secret', '[]', 'at least one signing secret');
-    this.#keys = list.map((secret, i) => secretKey(secret, list.length > 1 ? `secret[${i}]` : 'secret'));
+    // Imported once as KeyObjects: createHmac() given a Buffer imports the key again on every call.
+    this.#keys = list.map((secret, i) =>
+      createSecretKey(secretKey(secret, list.length > 1 ? `secret[${i}]` : 'secret')),
+    );
     this.#bearerToken = options.bearerToken;
     this.#contentType = options.contentType ?? 'application/json';
     const timeoutMs = integerOption('timeoutMs', options.timeoutMs, 10_000, 1);
@@ -131,7 +136,8 @@ export class WebhookTarget implements Sender {
       throw new ConfigurationError('url', this.destination, `a public address: ${toError(error).message}`);
     }
     const tls = options.tls ?? {};
-    this.#agent = new Agent({
+    // One endpoint, so one origin: a Pool, asked directly (no URL parsing and origin lookup per request).
+    this.#pool = new Pool(url.origin, {
       connections: integerOption('maxConnections', options.maxConnections, 32, 1),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -142,7 +148,7 @@ export class WebhookTarget implements Sender {
         ...(tls.cert ? { cert: tls.cert } : {}),
         ...(tls.key ? { key: tls.key } : {}),
         ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
-      } as NonNullable<Agent.Options['connect']>,
+      } as NonNullable<Pool.Options['connect']>,
     });
   }
 
@@ -153,7 +159,7 @@ export class WebhookTarget implements Sender {
 
   /** Closes the kept-alive connections. */
   close(): Promise<void> {
-    return this.#agent.close();
+    return this.#pool.close();
   }
 
   async #deliver(envelope: OutgoingEnvelope, signal: AbortSignal | undefined): Promise<SendOutcome> {
@@ -170,12 +176,7 @@ export class WebhookTarget implements Sender {
         ),
       };
     }
-    let headers: Record<string, string>;
-    try {
-      headers = await this.#headers(envelope);
-    } catch (error) {
-      return { status: 'permanent', id, error: toError(error) };
-    }
+    // The breaker first: an open circuit costs no token minting, no signing.
     const waitMs = this.#breaker?.waitMs() ?? 0;
     if (waitMs > 0) {
       const error = new TransportError(
@@ -185,13 +186,22 @@ export class WebhookTarget implements Sender {
       );
       return { status: 'retryable', id, error, retryAfterMs: waitMs };
     }
+    let headers: Record<string, string>;
+    try {
+      headers = await this.#headers(envelope);
+    } catch (thrown) {
+      this.#breaker?.abandoned();
+      const error = toError(thrown);
+      const retryable = error instanceof TransportError && error.retryable;
+      return retryable ? { status: 'retryable', id, error } : { status: 'permanent', id, error };
+    }
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(this.#url, {
+      response = await this.#pool.request({
+        path: this.#path,
         method: 'POST',
         body: envelope.body,
         headers,
-        dispatcher: this.#agent,
         ...(signal ? { signal } : {}),
       });
     } catch (thrown) {
@@ -220,10 +230,16 @@ export class WebhookTarget implements Sender {
   }
 
   #networkFailure(id: string, thrown: unknown, signal: AbortSignal | undefined): SendOutcome {
-    if (signal?.aborted) throw signal.reason;
+    if (signal?.aborted) {
+      this.#breaker?.abandoned();
+      throw signal.reason;
+    }
     // The SSRF guard's refusal surfaces from the connect step, possibly wrapped.
     const refusal = findTransportError(thrown);
-    if (refusal) return { status: 'permanent', id, error: refusal };
+    if (refusal) {
+      this.#breaker?.abandoned();
+      return { status: 'permanent', id, error: refusal };
+    }
     this.#breaker?.failed();
     const cause = toError(thrown);
     const code = (thrown as { code?: string }).code;
@@ -260,7 +276,21 @@ export class WebhookTarget implements Sender {
       'missive-created-at': String(envelope.createdAt),
     });
     if (carried.length) headers['missive-headers'] = carried.join(',');
-    if (this.#bearerToken) headers.authorization = `Bearer ${await this.#bearerToken()}`;
+    if (this.#bearerToken) {
+      let token: string;
+      try {
+        token = await this.#bearerToken();
+      } catch (error) {
+        // A token service hiccup is worth a retry, unlike a malformed message.
+        throw new TransportError(
+          this.destination,
+          `The bearerToken provider failed: ${toError(error).message}. The delivery is retried.`,
+          true,
+          error,
+        );
+      }
+      headers.authorization = `Bearer ${token}`;
+    }
     return headers;
   }
 

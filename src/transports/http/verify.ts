@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 /**
  * Standalone verification of a received webhook, for users who route requests themselves, and
  * the header and secret handling the receiver shares with it.
@@ -66,7 +67,7 @@ export function verifyWebhook(options: VerifyWebhookOptions): VerifiedWebhook {
 }
 
 /** The key bytes of every active secret; a bad secret is a {@link ConfigurationError} that never shows it. */
-export function secretKeys(secret: WebhookSecret | undefined): Buffer[] {
+export function secretKeys(secret: WebhookSecret | undefined): KeyObject[] {
   const given = requiredOption('secret', secret, 'a signing secret such as whsec_…, or a list of them');
   const list = typeof given === 'string' || given instanceof Uint8Array ? [given] : [...given];
   if (list.length === 0) throw new ConfigurationError('secret', '[]', 'at least one signing secret');
@@ -75,7 +76,7 @@ export function secretKeys(secret: WebhookSecret | undefined): Buffer[] {
     if (typeof one !== 'string' && !(one instanceof Uint8Array)) {
       throw new ConfigurationError(option, '(redacted)', 'a string such as whsec_…, or bytes');
     }
-    return secretKey(one, option);
+    return createSecretKey(secretKey(one, option));
   });
 }
 
