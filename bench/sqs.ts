@@ -68,7 +68,6 @@
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -1076,9 +1075,9 @@ async function latencyRaw(samples: LatencySamples): Promise<void> {
 
 function packageVersion(name: string): string | null {
   try {
-    const require = createRequire(import.meta.url);
-    // The package's own package.json, found next to its resolved entry point.
-    let dir = dirname(require.resolve(name));
+    // The package's own package.json, found above its resolved entry point (import.meta.resolve
+    // also works for ESM-only packages such as fauxqs, whose exports hide ./package.json).
+    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
     for (let i = 0; i < 5; i++) {
       try {
         const pkg = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')) as {
