@@ -1,10 +1,10 @@
 /**
  * In-memory end-to-end throughput with OpenTelemetry tracing, in four modes measured in the same run.
  *
- *   node bench/tracing.ts          # 200 000 messages per run; median of 5 runs per mode (~60 s)
+ *   node bench/tracing.ts          # 200 000 messages per run; median of 5 runs per mode (~55 s)
  *   BENCH_MESSAGES=50000 BENCH_RUNS=3 node bench/tracing.ts
  *   node --cpu-prof bench/tracing.ts --mode traced         # one mode, in this process (warm-up + 1 run)
- *   BENCH_SRC=/tmp/src-copy/src node bench/tracing.ts      # measure a prototype copy of src/
+ *   BENCH_SRC=/tmp/src-copy/src BENCH_OUT=/tmp/t.json node bench/tracing.ts   # a prototype copy of src/
  *
  * Modes, each handling every message with the same trivial async handler as bench/memory.ts (it
  * sums `body.n`), the same concurrency (256), batchSize (256) and sendBatch chunks (1 000):
@@ -17,26 +17,31 @@
  *   success at once), an `AsyncLocalStorageContextManager` and the W3C trace-context propagator.
  *   No MeterProvider is registered, so Missive's metrics are the API's no-ops in every mode.
  * - sdk-floor: no Missive at all, the same SDK setup: a bare loop that creates the spans Missive
- *   creates, and nothing else. Per chunk of 1 000, a PRODUCER `send` span with the same
- *   attributes, `propagation.inject` into a carrier that is copied into each message's headers,
- *   the messages pushed onto an array inside `context.with` the send span. Then 256 async
- *   workers, per message: `propagation.extract`, a CONSUMER `process` span linked to the
- *   producer's context with the same attributes, `context.with` that span around the handler,
- *   the `missive.outcome` attribute and `missive.settle` event Missive records for an ack,
+ *   creates, and nothing else. Per chunk of 1 000: a PRODUCER `send` span with Missive's
+ *   attributes; if Missive makes them (read from Missive itself, see probeBatchShape), a PRODUCER
+ *   `create` span per message, linked from the send span, whose context `propagation.inject`
+ *   writes into that message's headers, else the send span's context injected once and copied
+ *   into each message's headers; the chunk handed to an async "transport" (an array push) inside
+ *   `context.with` the send span, which ends once that resolves. Then 256 async workers, per
+ *   message: `propagation.extract`, a CONSUMER `process` span linked to the producer's context
+ *   with Missive's attributes, `context.with` that span around the handler, the
+ *   `missive.outcome` attribute and `missive.settle` event Missive records for an ack,
  *   `span.end()`. Message ids are made outside the timed section (they are not the SDK's work).
  *
  * Every mode runs in a fresh child process (`node bench/tracing.ts --mode <mode>`): the API's
  * globals can be set only once per process, and a fresh process gives each mode the same JIT and
- * heap start. A child does one warm-up run and one measured run (a full GC before each) and
- * reports over IPC; the parent runs the modes interleaved, rotating their order every round, and
- * takes the median of the rounds. Every run checks that each message was handled exactly once
- * and, in the layer modes, that the queue and its dead-letter queue are empty and nothing was
- * retried; with the SDK, that every span reached the exporter (none dropped) and that the spans of
- * `traced` and `sdk-floor` have the same shape (kind, name, attribute keys, links, events).
- * Any failure exits with code 1.
+ * heap start. A child does a full-size warm-up run and one measured run (a full GC before each)
+ * and reports over IPC; the parent runs the modes interleaved, rotating their order every round,
+ * and takes the median of the rounds. Every run checks that each message was handled exactly
+ * once and, in the layer modes, that the queue and its dead-letter queue are empty and nothing
+ * was retried; with the SDK, that every span reached the exporter (none dropped for a full
+ * batch-processor queue) and that the spans of `traced` and `sdk-floor` have the same shape
+ * (kind, name, attribute keys, number of links, events, parent). Any failure exits with code 1.
  *
  * Figures: noSdkSlowdown = untraced / noSdk − 1 (target ≤ 0.10); sdkFloorRatio = traced /
- * sdkFloor (target ≥ 0.7). Results go to bench/results/tracing.json (BENCH_NO_WRITE=1 skips it;
+ * sdkFloor (target ≥ 0.7). Also recorded: the same figures per round (the two runs adjacent in
+ * time) and from CPU time, which show how much of the spread is other load on the machine.
+ * Results go to bench/results/tracing.json (BENCH_OUT=path elsewhere, BENCH_NO_WRITE=1 nowhere;
  * BENCH_VERBOSE=1 prints every child's runs).
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
@@ -66,10 +71,19 @@ function intFromEnv(name: string, fallback: number): number {
 }
 
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 200_000);
+/**
+ * The warm-up run of each child process, as long as the measured one by default: after a
+ * 50 000-message warm-up, a 200 000-message run of the untraced layer measured at half the speed
+ * it reaches after a full-size one (the heap has not grown to the backlog yet), so a shorter
+ * warm-up would bill heap growth to whichever mode it hits hardest.
+ */
+const WARMUP_MESSAGES = intFromEnv('BENCH_WARMUP_MESSAGES', MESSAGES);
 const RUNS = intFromEnv('BENCH_RUNS', 5);
 const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 256);
 const BATCH_SIZE = intFromEnv('BENCH_BATCH_SIZE', 256);
 const SEND_CHUNK = intFromEnv('BENCH_SEND_CHUNK', 1_000);
+// A one-message send is traced differently (no batch attributes, no create spans): the floor mirrors batches only.
+if (SEND_CHUNK < 2) throw new Error('BENCH_SEND_CHUNK must be at least 2');
 const WARMUPS = intFromEnv('BENCH_WARMUPS', 1);
 const WAIT_TIME_MS = 50;
 /** A run that has not finished after this long fails the bench (a lost message, a stuck consumer). */
@@ -115,12 +129,12 @@ interface ChildReport {
 // ---------------------------------------------------------------------------------------------
 
 /** The handler every mode awaits: counts the message and sums a field of its body (as bench/memory.ts). */
-function makeHandler(seen: Uint8Array, total: { sum: number; handled: number }, onLast: () => void) {
+function makeHandler(count: number, seen: Uint8Array, total: { sum: number; handled: number }, onLast: () => void) {
   return async (message: { readonly body: Body }): Promise<void> => {
     const n = message.body.n;
     seen[n] = (seen[n] as number) + 1;
     total.sum += n;
-    if (++total.handled === MESSAGES) onLast();
+    if (++total.handled === count) onLast();
   };
 }
 
@@ -130,9 +144,9 @@ function cpuMillis(since: NodeJS.CpuUsage): number {
 }
 
 /** Bodies are built outside the timed section, once per run, for every mode alike. */
-function makeBodies(): Body[] {
-  const bodies: Body[] = new Array(MESSAGES);
-  for (let n = 0; n < MESSAGES; n++) bodies[n] = { n };
+function makeBodies(count: number): Body[] {
+  const bodies: Body[] = new Array(count);
+  for (let n = 0; n < count; n++) bodies[n] = { n };
   return bodies;
 }
 
@@ -140,17 +154,17 @@ const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
 
 /**
  * An exporter that drops what it is given and reports success at once. It counts spans and,
- * over the first batches only (the warm-up run's), notes the shape of each kind of span.
+ * while `scanning` (the warm-up run: the measured run pays nothing for it), notes the shape of
+ * each kind of span.
  */
 class DiscardingSpanExporter implements SpanExporter {
   exported = 0;
+  scanning = true;
   readonly shapes: Record<string, string> = {};
-  #batchesToScan = 50;
 
   export(spans: ReadableSpan[], resultCallback: (result: { code: number }) => void): void {
     this.exported += spans.length;
-    if (this.#batchesToScan > 0) {
-      this.#batchesToScan--;
+    if (this.scanning) {
       for (const span of spans) {
         const key = `${KIND_NAMES[span.kind] ?? span.kind} ${span.name}`;
         if (!this.shapes[key]) this.shapes[key] = shapeOf(span);
@@ -205,16 +219,16 @@ async function loadMissive() {
 type MissiveModules = Awaited<ReturnType<typeof loadMissive>>;
 
 /** bench/memory.ts's full-layer run: producer and consumer concurrent on one event loop. */
-async function runLayer(missive: MissiveModules, traced: boolean): Promise<RunResult> {
+async function runLayer(count: number, missive: MissiveModules, traced: boolean): Promise<RunResult> {
   const { createConsumer, createProducer, memoryQueue, missiveTelemetry } = missive;
-  const bodies = makeBodies();
+  const bodies = makeBodies(count);
   const items = bodies.map((body) => ({ body }));
   const chunks: { body: Body }[][] = [];
   for (let i = 0; i < items.length; i += SEND_CHUNK) chunks.push(items.slice(i, i + SEND_CHUNK));
 
   const deadLetters = memoryQueue({ name: `${DESTINATION}-dlq` });
   const queue = memoryQueue({ name: DESTINATION, deadLetterQueue: deadLetters });
-  const seen = new Uint8Array(MESSAGES);
+  const seen = new Uint8Array(count);
   const total = { sum: 0, handled: 0 };
   const problems: string[] = [];
   let errors = 0;
@@ -236,9 +250,9 @@ async function runLayer(missive: MissiveModules, traced: boolean): Promise<RunRe
     batchSize: BATCH_SIZE,
     waitTimeMs: WAIT_TIME_MS,
     onError: (error) => problem(`consumer error: ${error.message}`),
-    handler: makeHandler(seen, total, () => {
+    handler: makeHandler(count, seen, total, () => {
       const check = () => {
-        if (consumer.stats().acked + consumer.stats().duplicates >= MESSAGES) finish();
+        if (consumer.stats().acked + consumer.stats().duplicates >= count) finish();
         else setImmediate(check);
       };
       setImmediate(check);
@@ -275,8 +289,8 @@ async function runLayer(missive: MissiveModules, traced: boolean): Promise<RunRe
   await consumer.stop();
   await producer.close();
   const stats = consumer.stats();
-  if (stats.acked !== MESSAGES) problems.push(`acked ${stats.acked}, expected ${MESSAGES}`);
-  if (stats.received !== MESSAGES) problems.push(`received ${stats.received}, expected ${MESSAGES}`);
+  if (stats.acked !== count) problems.push(`acked ${stats.acked}, expected ${count}`);
+  if (stats.received !== count) problems.push(`received ${stats.received}, expected ${count}`);
   if (stats.duplicates !== 0) problems.push(`${stats.duplicates} duplicates`);
   if (stats.retried !== 0) problems.push(`${stats.retried} retried`);
   if (stats.deadLettered !== 0) problems.push(`${stats.deadLettered} dead-lettered`);
@@ -315,8 +329,8 @@ async function probeBatchShape(missive: MissiveModules): Promise<'send' | 'creat
 }
 
 /** Spans per run: one send span per chunk, one process span per message, one create span per message if so. */
-function expectedSpans(batchShape: 'send' | 'create'): number {
-  return Math.ceil(MESSAGES / SEND_CHUNK) + MESSAGES + (batchShape === 'create' ? MESSAGES : 0);
+function expectedSpans(count: number, batchShape: 'send' | 'create'): number {
+  return Math.ceil(count / SEND_CHUNK) + count + (batchShape === 'create' ? count : 0);
 }
 
 interface FloorMessage {
@@ -331,7 +345,12 @@ interface FloorMessage {
  * headers; the same attributes, links and event), and nothing else. The names come from the
  * measured src/'s semconv module.
  */
-async function runFloor(sdk: Sdk, missive: MissiveModules, batchShape: 'send' | 'create'): Promise<RunResult> {
+async function runFloor(
+  count: number,
+  sdk: Sdk,
+  missive: MissiveModules,
+  batchShape: 'send' | 'create',
+): Promise<RunResult> {
   const { api } = sdk;
   const { context, propagation, ROOT_CONTEXT, SpanKind, trace } = api;
   const { semconv } = missive;
@@ -340,13 +359,13 @@ async function runFloor(sdk: Sdk, missive: MissiveModules, batchShape: 'send' | 
     keys: (carrier) => Object.keys(carrier),
   };
   const tracer = trace.getTracer('missive');
-  const bodies = makeBodies();
+  const bodies = makeBodies(count);
   // Missive makes ids (UUIDv7) itself; they are not the SDK's work, so they are made untimed here.
-  const ids: string[] = new Array(MESSAGES);
-  for (let n = 0; n < MESSAGES; n++) ids[n] = `0198a1b2-c3d4-7e5f-8a9b-${n.toString(16).padStart(12, '0')}`;
-  const seen = new Uint8Array(MESSAGES);
+  const ids: string[] = new Array(count);
+  for (let n = 0; n < count; n++) ids[n] = `0198a1b2-c3d4-7e5f-8a9b-${n.toString(16).padStart(12, '0')}`;
+  const seen = new Uint8Array(count);
   const total = { sum: 0, handled: 0 };
-  const handler = makeHandler(seen, total, () => undefined);
+  const handler = makeHandler(count, seen, total, () => undefined);
   const destination: OtelApi.Attributes = {
     [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MessagingSystem.Memory,
     [semconv.ATTR_MESSAGING_DESTINATION_NAME]: DESTINATION,
@@ -358,16 +377,22 @@ async function runFloor(sdk: Sdk, missive: MissiveModules, batchShape: 'send' | 
   };
   const perMessage = batchShape === 'create';
 
+  const queue: FloorMessage[] = [];
+  // The transport: append the batch to the queue (async, as a transport's send is).
+  const enqueue = async (batch: FloorMessage[]) => {
+    for (const message of batch) queue.push(message);
+  };
+
   const cpuStart = process.cpuUsage();
   const start = performance.now();
-  const queue: FloorMessage[] = [];
-  for (let first = 0; first < MESSAGES; first += SEND_CHUNK) {
-    const end = Math.min(first + SEND_CHUNK, MESSAGES);
+  for (let first = 0; first < count; first += SEND_CHUNK) {
+    const end = Math.min(first + SEND_CHUNK, count);
     const send = tracer.startSpan(`send ${DESTINATION}`, { kind: SpanKind.PRODUCER, attributes: destination });
     send.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, 'send');
     send.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'send');
     send.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, end - first);
     const active = trace.setSpan(context.active(), send);
+    const batch: FloorMessage[] = new Array(end - first);
     if (perMessage) {
       for (let n = first; n < end; n++) {
         const create = tracer.startSpan(
@@ -382,21 +407,22 @@ async function runFloor(sdk: Sdk, missive: MissiveModules, batchShape: 'send' | 
         const headers: Record<string, string> = {};
         propagation.inject(trace.setSpan(active, create), headers);
         create.end();
-        queue.push({ id: ids[n] as string, body: bodies[n] as Body, headers });
+        batch[n - first] = { id: ids[n] as string, body: bodies[n] as Body, headers };
       }
     } else {
       const carrier: Record<string, string> = {};
       propagation.inject(active, carrier);
       for (let n = first; n < end; n++)
-        queue.push({ id: ids[n] as string, body: bodies[n] as Body, headers: { ...carrier } });
+        batch[n - first] = { id: ids[n] as string, body: bodies[n] as Body, headers: { ...carrier } };
     }
-    // Missive hands the batch to the transport inside the send span's context: the same, once per chunk.
-    context.with(active, () => undefined);
+    // As Missive does: the transport's send awaited inside the send span's context, and the send
+    // span ended once it has resolved.
+    await context.with(active, enqueue, undefined, batch);
     send.end();
-    // Missive's sendBatch is awaited chunk by chunk: yield once too, so the batch processor's
-    // export (settled in a microtask) completes between chunks, as it does there, and no span is
-    // dropped for a full queue.
-    await undefined;
+    // The batch processor exports at most one batch (512) per synchronous stretch and drops what
+    // overflows its queue (2 048): let it catch up between chunks, as it does between Missive's
+    // sends (its consumer runs there), so that no span is dropped. ~200 turns a run: negligible.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   let next = 0;
   const worker = async () => {
@@ -427,18 +453,18 @@ async function runFloor(sdk: Sdk, missive: MissiveModules, batchShape: 'send' | 
 }
 
 /** Every message handled exactly once: each index seen once, and the sum of all indices. */
-function verify(mode: Mode, run: string, result: RunResult): void {
+function verify(count: number, mode: Mode, run: string, result: RunResult): void {
   const problems = [...result.problems];
   let missing = 0;
   let repeated = 0;
-  for (let n = 0; n < MESSAGES; n++) {
-    const count = result.seen[n] as number;
-    if (count === 0) missing++;
-    else if (count > 1) repeated++;
+  for (let n = 0; n < count; n++) {
+    const times = result.seen[n] as number;
+    if (times === 0) missing++;
+    else if (times > 1) repeated++;
   }
   if (missing > 0) problems.push(`${missing} messages never handled`);
   if (repeated > 0) problems.push(`${repeated} messages handled more than once`);
-  const expectedSum = (MESSAGES * (MESSAGES - 1)) / 2;
+  const expectedSum = (count * (count - 1)) / 2;
   if (result.sum !== expectedSum) problems.push(`sum ${result.sum}, expected ${expectedSum}`);
   if (problems.length > 0) {
     console.error(`FAIL ${mode} (${run}): ${problems.slice(0, 10).join('; ')}`);
@@ -455,33 +481,35 @@ async function child(mode: Mode): Promise<void> {
   const missive = await loadMissive();
   const sdk = SDK_MODES.includes(mode) ? await registerSdk() : undefined;
   const batchShape = sdk ? await probeBatchShape(missive) : undefined;
-  const run = (): Promise<RunResult> => {
-    if (mode === 'sdk-floor') return runFloor(sdk as Sdk, missive, batchShape as 'send' | 'create');
-    return runLayer(missive, mode !== 'untraced');
+  const run = (count: number): Promise<RunResult> => {
+    if (mode === 'sdk-floor') return runFloor(count, sdk as Sdk, missive, batchShape as 'send' | 'create');
+    return runLayer(count, missive, mode !== 'untraced');
   };
   const warmupMessagesPerSecond: number[] = [];
   let measured: RunResult | undefined;
   let spans: number | undefined;
   for (let i = 1 - WARMUPS; i <= 1; i++) {
     const label = i <= 0 ? 'warm-up' : 'run';
+    const count = i <= 0 ? WARMUP_MESSAGES : MESSAGES;
     gc();
     // Let timers and pending I/O of the previous run settle before the next one starts.
     await new Promise((resolve) => setTimeout(resolve, 10));
     const before = sdk?.exporter.exported ?? 0;
-    const result = await run();
-    verify(mode, label, result);
+    if (sdk) sdk.exporter.scanning = i <= 0;
+    const result = await run(count);
+    verify(count, mode, label, result);
     if (sdk) {
       // Untimed: the spans still buffered in the batch processor (fewer than one export batch).
       await sdk.provider.forceFlush();
       const exported = sdk.exporter.exported - before;
-      const expected = expectedSpans(batchShape as 'send' | 'create');
+      const expected = expectedSpans(count, batchShape as 'send' | 'create');
       if (exported !== expected) {
         console.error(`FAIL ${mode} (${label}): ${exported} spans exported, expected ${expected} (none dropped)`);
         process.exit(1);
       }
       spans = exported;
     }
-    const rate = MESSAGES / (result.elapsedMs / 1000);
+    const rate = count / (result.elapsedMs / 1000);
     if (process.env.BENCH_VERBOSE)
       console.log(
         `  ${mode} ${label}: ${Math.round(rate)} msg/s (${result.elapsedMs.toFixed(1)} ms, CPU ${result.cpuMs.toFixed(1)} ms)`,
@@ -676,6 +704,7 @@ async function parent(): Promise<void> {
     messages: MESSAGES,
     runs: RUNS,
     warmupRunsPerProcess: WARMUPS,
+    warmupMessages: WARMUP_MESSAGES,
     statistic:
       'median of the runs (msg/s = messages / elapsed); each run in a fresh child process after its own warm-up ' +
       'run; modes interleaved, order rotated every round',
@@ -742,9 +771,16 @@ async function parent(): Promise<void> {
     console.log(
       `sdkFloorRatio = ${sdkFloorRatio.toFixed(4)} (target ≥ 0.70: ${results.targets.sdkFloorRatio.met ? 'met' : 'not met'})`,
     );
+  const spread = (values: number[] | undefined) =>
+    values?.length ? `${Math.min(...values).toFixed(3)}…${Math.max(...values).toFixed(3)}` : '-';
+  console.log(
+    `cross-checks: per-round pairs noSdkSlowdown ${spread(results.pairedByRound.noSdkSlowdown?.rounds)}, ` +
+      `sdkFloorRatio ${spread(results.pairedByRound.sdkFloorRatio?.rounds)}; from CPU time ` +
+      `${results.cpuTime.noSdkSlowdown ?? '-'} and ${results.cpuTime.sdkFloorRatio ?? '-'}`,
+  );
 
   if (!process.env.BENCH_NO_WRITE) {
-    const out = resolve(here, 'results/tracing.json');
+    const out = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : resolve(here, 'results/tracing.json');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     console.log(`wrote ${out}`);

@@ -6,6 +6,7 @@ import {
   type Link,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -39,6 +40,15 @@ export interface TelemetryOptions {
   readonly consumerContext?: 'link' | 'parent';
 }
 
+/** The API's no-op provider: what the global proxy delegates to while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** Whether the global tracer provider is still the API's no-op one (no SDK registered yet). */
+function noGlobalSdk(): boolean {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER;
+}
+
 const headerGetter: TextMapGetter<Headers> = {
   get: (carrier, key) => carrier[key],
   keys: (carrier) => Object.keys(carrier),
@@ -65,6 +75,8 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('missive');
   const instruments = createMetrics(meter);
   const asParent = options.consumerContext === 'parent';
+  // Checked per message, so an SDK registered later is picked up at once; with one passed in, never.
+  const untraced = options.tracerProvider ? () => false : noGlobalSdk;
   // Metric attributes per destination, built once: metrics run on every send.
   const sendAttributeCache = new Map<string, Attributes>();
   const sendMetricAttributes = (destination: { name: string; attributes: Attributes }): Attributes => {
@@ -78,6 +90,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
 
   return {
     async send(to, envelopes, send) {
+      if (untraced() && !instruments.live) return send(envelopes);
       const destination = destinationOf(to);
       let span: Span;
       let traced: OutgoingEnvelope[];
@@ -173,6 +186,8 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         };
 
         return (processing) => {
+          // No SDK and no meter provider: nothing to record, the attempt goes straight through.
+          if (untraced() && !instruments.live) return next(processing);
           const producer = producerContext(processing.delivery.envelope.headers);
           const links: Link[] = producer && !asParent ? [{ context: producer }] : [];
           const parent = producer && asParent ? trace.setSpanContext(ROOT_CONTEXT, producer) : context.active();
