@@ -42,7 +42,7 @@
  * Results go to bench/results/http.json (BENCH_NO_WRITE=1 skips it; BENCH_VERBOSE=1 prints
  * every run).
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -55,6 +55,7 @@ import { Pool } from 'undici';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveHttp from '../src/transports/http/index.ts';
 import type { Stats } from './http-server.ts';
+import { gitCommit, intFromEnv, median } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
@@ -62,14 +63,6 @@ const missive: typeof Missive = await import(pathToFileURL(resolve(srcRoot, 'ind
 const missiveHttp: typeof MissiveHttp = await import(pathToFileURL(resolve(srcRoot, 'transports/http/index.ts')).href);
 const { createProducer } = missive;
 const { webhookTarget } = missiveHttp;
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const REQUESTS = intFromEnv('BENCH_REQUESTS', 20_000);
 const RUNS = intFromEnv('BENCH_RUNS', 5);
@@ -379,25 +372,6 @@ async function run(mode: Mode, url: string, count: number, label: string): Promi
       `(${result.elapsedMs.toFixed(0)} ms, ${stats.requests} requests, ${stats.connections} connections)`,
   );
   return sample;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-/** The commit measured, `+dirty` when src/ has uncommitted changes; null outside a git checkout. */
-function gitCommit(): string | null {
-  if (process.env.BENCH_SRC) return null;
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', '../src') ? '+dirty' : ''}`;
-  } catch {
-    return null;
-  }
 }
 
 const benchStart = performance.now();

@@ -24,7 +24,6 @@
  * Results go to bench/results/memory.json (BENCH_NO_WRITE=1 skips it; BENCH_VERBOSE=1 prints
  * every run).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -33,6 +32,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveMemory from '../src/transports/memory/index.ts';
+import { gitCommit, intFromEnv, median } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
@@ -40,14 +40,6 @@ const missive: typeof Missive = await import(pathToFileURL(resolve(srcRoot, 'ind
 const memory: typeof MissiveMemory = await import(pathToFileURL(resolve(srcRoot, 'transports/memory/index.ts')).href);
 const { createConsumer, createProducer, memoryIdempotencyStore } = missive;
 const { memoryQueue } = memory;
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 200_000);
 const RUNS = intFromEnv('BENCH_RUNS', 5);
@@ -227,25 +219,6 @@ function verify(mode: Mode, run: string, result: RunResult): void {
     console.error(`FAIL ${mode} (${run}): ${problems.slice(0, 10).join('; ')}`);
     process.exit(1);
   }
-}
-
-/** The commit measured, `+dirty` when src/ has uncommitted changes; null outside a git checkout. */
-function gitCommit(): string | null {
-  if (process.env.BENCH_SRC) return null;
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', '../src') ? '+dirty' : ''}`;
-  } catch {
-    return null;
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 const runners: Record<Mode, () => Promise<RunResult>> = {

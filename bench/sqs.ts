@@ -87,6 +87,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveSqs from '../src/transports/sqs/index.ts';
+import { gitCommit, intFromEnv, median } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
@@ -94,14 +95,6 @@ const missive: typeof Missive = await import(pathToFileURL(resolve(srcRoot, 'ind
 const missiveSqs: typeof MissiveSqs = await import(pathToFileURL(resolve(srcRoot, 'transports/sqs/index.ts')).href);
 const { createConsumer, createProducer } = missive;
 const { sqsQueue } = missiveSqs;
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 /** Messages per throughput run (producer and consumer alike). */
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 8_000);
@@ -531,14 +524,6 @@ async function paced(count: number, rate: number, fire: (i: number) => void): Pr
     while (i < due) fire(i++);
     if (i < count) await sleep(Math.max(0, start + i * interval - performance.now()));
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Nearest-rank percentile, p in (0, 1]. */
@@ -1094,17 +1079,6 @@ function packageVersion(name: string): string | null {
     // not resolvable
   }
   return null;
-}
-
-/** The commit measured, `+dirty` when src/ has uncommitted changes; null outside a git checkout. */
-function gitCommit(): string | null {
-  if (process.env.BENCH_SRC) return null;
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', '../src') ? '+dirty' : ''}`;
-  } catch {
-    return null;
-  }
 }
 
 const benchStart = performance.now();

@@ -44,7 +44,7 @@
  * Results go to bench/results/tracing.json (BENCH_OUT=path elsewhere, BENCH_NO_WRITE=1 nowhere;
  * BENCH_VERBOSE=1 prints every child's runs).
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
@@ -57,18 +57,11 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveTelemetry from '../src/telemetry/index.ts';
 import type * as MissiveMemory from '../src/transports/memory/index.ts';
+import { gitCommit, intFromEnv, median } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 200_000);
 /**
@@ -551,25 +544,6 @@ function runChild(mode: Mode): Promise<ChildReport> {
       else reject(new Error(`child ${mode} exited with ${signal ?? `code ${code}`}${report ? '' : ', no report'}`));
     });
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-/** The commit measured, `+dirty` when src/ has uncommitted changes; null outside a git checkout. */
-function gitCommit(): string | null {
-  if (process.env.BENCH_SRC) return null;
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', '../src') ? '+dirty' : ''}`;
-  } catch {
-    return null;
-  }
 }
 
 function batchShapeOf(reports: Record<string, ChildReport[]>): string | null {
