@@ -6,6 +6,7 @@ import { integerOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { SqsLimits } from '../sqs-limits.ts';
 import { type Deadlined, DeadlineHeap } from './deadline-heap.ts';
+import { MemoryDelivery } from './delivery.ts';
 import { Deque } from './deque.ts';
 
 const MAX_DELAY_MS = SqsLimits.maxDelayMs;
@@ -49,7 +50,8 @@ export interface QueueCounts {
 const State = { Visible: 0, Delayed: 1, InFlight: 2, Gone: 3 } as const;
 type State = (typeof State)[keyof typeof State];
 
-class Stored implements Deadlined {
+/** @internal A message as the queue keeps it. */
+export class Stored implements Deadlined {
   deadline = 0;
   heapIndex = -1;
   state: State = State.Visible;
@@ -80,7 +82,6 @@ interface Waiter {
   wake(): void;
 }
 
-const RESOLVED = Promise.resolve();
 let queueCount = 0;
 
 /**
@@ -507,71 +508,5 @@ export class MemoryQueue implements Sender, Receiver {
     const kept = [...this.#waiters].filter((w) => w !== waiter);
     this.#waiters.clear();
     for (const w of kept) this.#waiters.push(w);
-  }
-}
-
-/** A message handed out by {@link MemoryQueue.receive}. */
-class MemoryDelivery implements Delivery {
-  readonly envelope: Envelope;
-  readonly attempt: number;
-  readonly firstReceivedAt: number;
-  readonly #queue: MemoryQueue;
-  readonly #stored: Stored;
-  readonly #receipt: number;
-  #settled = false;
-
-  constructor(queue: MemoryQueue, stored: Stored) {
-    this.#queue = queue;
-    this.#stored = stored;
-    this.#receipt = stored.receipt;
-    this.envelope = stored.envelope;
-    this.attempt = stored.receiveCount;
-    this.firstReceivedAt = stored.firstReceivedAt;
-  }
-
-  ack(): Promise<void> {
-    if (this.#settle()) this.#queue.settleAck(this.#stored, this.#receipt);
-    return RESOLVED;
-  }
-
-  retry(options: { delayMs: number }): Promise<void> {
-    if (this.#settle()) this.#queue.settleVisibility(this.#stored, this.#receipt, options.delayMs);
-    return RESOLVED;
-  }
-
-  deadLetter(failure: FailureMetadata): Promise<void> {
-    if (this.#settled) return RESOLVED;
-    if (!this.#queue.features.deadLetter) {
-      return Promise.reject(
-        new ConfigurationError(
-          'deadLetterQueue',
-          undefined,
-          `a dead-letter queue on ${this.#queue.name} for deadLetter() to move messages to`,
-        ),
-      );
-    }
-    if (!this.#settle()) return RESOLVED;
-    const refused = this.#queue.settleDeadLetter(this.#stored, this.#receipt, failure);
-    if (!refused) return RESOLVED;
-    this.#settled = false;
-    return Promise.reject(
-      new TransportError(
-        this.#queue.name,
-        `Dead-letter queue refused message ${this.envelope.id} (${refused.message}); it stays on ${this.#queue.name}.`,
-        false,
-        refused,
-      ),
-    );
-  }
-
-  extendVisibility(ms: number): Promise<void> {
-    if (!this.#settled) this.#queue.settleVisibility(this.#stored, this.#receipt, Math.max(ms, 1));
-    return RESOLVED;
-  }
-
-  #settle(): boolean {
-    if (this.#settled) return false;
-    this.#settled = true;
-    return true;
   }
 }

@@ -20,6 +20,7 @@ import { SqsLimits } from '../sqs-limits.ts';
 import { fromSqsMessage, sqsMessageSizeBytes, toMessageAttributes } from './attributes.ts';
 import { Batcher } from './batcher.ts';
 import { isRetryable, toTransportError } from './classify.ts';
+import { SqsDelivery } from './delivery.ts';
 
 const MAX_BATCH_ENTRIES = SqsLimits.maxBatchEntries;
 const MAX_BATCH_BYTES = SqsLimits.maxMessageBytes;
@@ -447,68 +448,6 @@ export class SqsQueue implements Sender, Receiver {
     });
     return this.#deadLetterQueue;
   }
-}
-
-/** A message received from SQS. */
-class SqsDelivery implements Delivery {
-  readonly envelope: Envelope;
-  readonly attempt: number;
-  readonly firstReceivedAt: number;
-  readonly #queue: SqsQueue;
-  readonly #receiptHandle: string;
-  #settled = false;
-
-  constructor(queue: SqsQueue, receiptHandle: string, envelope: Envelope, attempt: number, firstReceivedAt: number) {
-    this.#queue = queue;
-    this.#receiptHandle = receiptHandle;
-    this.envelope = envelope;
-    this.attempt = attempt;
-    this.firstReceivedAt = firstReceivedAt;
-  }
-
-  async ack(): Promise<void> {
-    if (this.#settle()) throwIf(await this.#queue.delete(this.#receiptHandle));
-  }
-
-  async retry({ delayMs }: { delayMs: number }): Promise<void> {
-    if (this.#settle()) throwIf(await this.#queue.changeVisibility(this.#receiptHandle, delayMs));
-  }
-
-  async extendVisibility(ms: number): Promise<void> {
-    if (!this.#settled) throwIf(await this.#queue.changeVisibility(this.#receiptHandle, Math.max(ms, 1_000)));
-  }
-
-  async deadLetter(failure: FailureMetadata): Promise<void> {
-    if (!this.#settle()) return;
-    let sent: SendOutcome;
-    try {
-      sent = await this.#queue.sendToDeadLetterQueue(this.envelope, failure);
-    } catch (error) {
-      this.#settled = false;
-      throw error;
-    }
-    if (sent.status !== 'accepted') {
-      // The original stays: it comes back after its visibility timeout and fails its way here again.
-      this.#settled = false;
-      throw new TransportError(
-        this.#queue.queueUrl,
-        `Dead-letter send of message ${this.envelope.id} failed (${sent.error.message}); it stays on ${this.#queue.queueUrl}.`,
-        sent.status === 'retryable',
-        sent.error,
-      );
-    }
-    throwIf(await this.#queue.delete(this.#receiptHandle));
-  }
-
-  #settle(): boolean {
-    if (this.#settled) return false;
-    this.#settled = true;
-    return true;
-  }
-}
-
-function throwIf(error: Error | undefined): void {
-  if (error) throw error;
 }
 
 /** Per-entry errors of a batch call's `Failed` list, in entry order. */
