@@ -33,3 +33,38 @@ export function gitCommit(): string | null {
     return null;
   }
 }
+
+interface StatsLike {
+  readonly acked: number;
+  readonly received: number;
+  readonly duplicates: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly released: number;
+}
+interface CountsLike {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/**
+ * What is wrong with a finished in-memory run that should have handled `expected` messages
+ * once each, with no retries or dead letters, leaving both queues empty.
+ */
+export function runProblems(stats: StatsLike, expected: number, queue: CountsLike, deadLetters: CountsLike): string[] {
+  const problems: string[] = [];
+  if (stats.acked !== expected) problems.push(`acked ${stats.acked}, expected ${expected}`);
+  if (stats.received !== expected) problems.push(`received ${stats.received}, expected ${expected}`);
+  for (const key of ['duplicates', 'retried', 'deadLettered', 'released'] as const) {
+    if (stats[key] !== 0) problems.push(`${stats[key]} ${key}`);
+  }
+  for (const [name, counts] of [
+    ['queue', queue],
+    ['dead-letter queue', deadLetters],
+  ] as const) {
+    if (counts.visible + counts.inFlight + counts.delayed !== 0)
+      problems.push(`${name} not empty: ${JSON.stringify(counts)}`);
+  }
+  return problems;
+}

@@ -32,7 +32,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveMemory from '../src/transports/memory/index.ts';
-import { gitCommit, intFromEnv, median } from './lib.ts';
+import { gitCommit, intFromEnv, median, runProblems } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
@@ -185,19 +185,7 @@ async function runLayer(idempotent: boolean, sendChunk: number): Promise<RunResu
   if (errors > 10) problems.push(`… and ${errors - 10} more errors`);
   await consumer.stop();
   await producer.close();
-  const stats = consumer.stats();
-  if (stats.acked !== MESSAGES) problems.push(`acked ${stats.acked}, expected ${MESSAGES}`);
-  if (stats.received !== MESSAGES) problems.push(`received ${stats.received}, expected ${MESSAGES}`);
-  if (stats.duplicates !== 0) problems.push(`${stats.duplicates} duplicates`);
-  if (stats.retried !== 0) problems.push(`${stats.retried} retried`);
-  if (stats.deadLettered !== 0) problems.push(`${stats.deadLettered} dead-lettered`);
-  if (stats.released !== 0) problems.push(`${stats.released} released`);
-  const counts = queue.counts();
-  if (counts.visible + counts.inFlight + counts.delayed !== 0)
-    problems.push(`queue not empty: ${JSON.stringify(counts)}`);
-  const dlq = deadLetters.counts();
-  if (dlq.visible + dlq.inFlight + dlq.delayed !== 0)
-    problems.push(`dead-letter queue not empty: ${JSON.stringify(dlq)}`);
+  problems.push(...runProblems(consumer.stats(), MESSAGES, queue.counts(), deadLetters.counts()));
   return { elapsedMs, seen, sum: total.sum, problems };
 }
 

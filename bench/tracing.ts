@@ -57,7 +57,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveTelemetry from '../src/telemetry/index.ts';
 import type * as MissiveMemory from '../src/transports/memory/index.ts';
-import { gitCommit, intFromEnv, median } from './lib.ts';
+import { gitCommit, intFromEnv, median, runProblems } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -281,19 +281,7 @@ async function runLayer(count: number, missive: MissiveModules, traced: boolean)
   if (errors > 10) problems.push(`… and ${errors - 10} more errors`);
   await consumer.stop();
   await producer.close();
-  const stats = consumer.stats();
-  if (stats.acked !== count) problems.push(`acked ${stats.acked}, expected ${count}`);
-  if (stats.received !== count) problems.push(`received ${stats.received}, expected ${count}`);
-  if (stats.duplicates !== 0) problems.push(`${stats.duplicates} duplicates`);
-  if (stats.retried !== 0) problems.push(`${stats.retried} retried`);
-  if (stats.deadLettered !== 0) problems.push(`${stats.deadLettered} dead-lettered`);
-  if (stats.released !== 0) problems.push(`${stats.released} released`);
-  const counts = queue.counts();
-  if (counts.visible + counts.inFlight + counts.delayed !== 0)
-    problems.push(`queue not empty: ${JSON.stringify(counts)}`);
-  const dlq = deadLetters.counts();
-  if (dlq.visible + dlq.inFlight + dlq.delayed !== 0)
-    problems.push(`dead-letter queue not empty: ${JSON.stringify(dlq)}`);
+  problems.push(...runProblems(consumer.stats(), count, queue.counts(), deadLetters.counts()));
   return { elapsedMs, cpuMs, seen, sum: total.sum, problems };
 }
 
