@@ -392,10 +392,25 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   const waitForSlot = () => new Promise<void>((resolve) => slotWaiters.push(resolve));
 
-  const poll = async () => {
+  // Pollers beyond the first park while receives come back short: the queue is drained, and
+  // more pollers would only add empty receives (SQS bills those too). A poller whose receives
+  // come back full twice running has a backlog it cannot keep up with, and wakes one parked
+  // poller; so pollers ramp up while a backlog lasts. The extra pollers do not long-poll.
+  let backlog = true;
+  const parked: (() => void)[] = [];
+  const wakeParked = (count: number) => {
+    for (const wake of parked.splice(0, count)) wake();
+  };
+
+  const poll = async (index: number) => {
     await deliveryLimit;
     let failures = 0;
+    let fullStreak = 0;
     while (running) {
+      if (index > 0 && !backlog) {
+        await new Promise<void>((resolve) => parked.push(resolve));
+        continue;
+      }
       const free = concurrency - inFlight.size - reserved;
       if (free < receiveThreshold) {
         await waitForSlot();
@@ -407,7 +422,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       try {
         deliveries = await receiver.receive({
           maxMessages: wanted,
-          waitTimeMs,
+          // Only the first poller long-polls; the others drain a backlog and park once it is gone.
+          waitTimeMs: index > 0 ? 0 : waitTimeMs,
           visibilityTimeoutMs,
           signal: pollAbort.signal,
         });
@@ -421,6 +437,10 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         continue;
       }
       reserved -= wanted;
+      backlog = deliveries.length >= wanted;
+      fullStreak = backlog ? fullStreak + 1 : 0;
+      // Two full receives in a row: messages arrive faster than this poller takes them.
+      if (fullStreak >= 2) wakeParked(1);
       if (deliveries.length === 0) continue;
       const receivedAt = clock.now();
       for (const delivery of deliveries) dispatch(delivery, receivedAt);
@@ -472,6 +492,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     const abortedAt = clock.now();
     pollAbort.abort();
     freeSlot();
+    wakeParked(parked.length);
     await Promise.all(loops);
     let released = 0;
     if (!(await drained(stopTimeoutMs))) {
@@ -510,7 +531,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     pollAbort = new AbortController();
     handlerAbort = new AbortController();
     deliveryLimit = readDeliveryLimit(pollAbort.signal);
-    loops = Array.from({ length: pollers }, () => poll());
+    backlog = true;
+    loops = Array.from({ length: pollers }, (_, index) => poll(index));
     scheduleTick();
   };
 

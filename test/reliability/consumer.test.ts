@@ -199,7 +199,7 @@ describe('consumer', () => {
       concurrency: 2,
       idempotency: { store: memoryIdempotencyStore({ clock }), key: () => 'same-key', leaseMs: 5_000 },
     });
-    await send([1, 2]);
+    await send([1, 1]);
     const hold = gate();
     let runs = 0;
     const consumer = start(async () => {
@@ -217,7 +217,7 @@ describe('consumer', () => {
       concurrency: 2,
       idempotency: { store: memoryIdempotencyStore({ clock }), key: () => 'same-key', leaseMs: 1_000 },
     });
-    await send([1, 2]);
+    await send([1, 1]);
     let active = 0;
     let peak = 0;
     const consumer = start(async () => {
@@ -381,6 +381,55 @@ describe('consumer', () => {
     consumer.start();
     await clock.advanceUntil(() => consumer.stats().acked === 60, { stepMs: 50 });
     expect(Math.min(...asked)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('long-polls a drained queue with one poller, and ramps the others up on a backlog', async () => {
+    const { queue, send } = setup();
+    let open = 0;
+    let mostOpen = 0;
+    const counting: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: async (options) => {
+        mostOpen = Math.max(mostOpen, ++open);
+        try {
+          return await queue.receive(options);
+        } finally {
+          open--;
+        }
+      },
+    };
+    const consumer = createConsumer<number>({
+      transport: counting,
+      clock,
+      concurrency: 50,
+      waitTimeMs: 1_000,
+      handler: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 500)),
+    });
+    running.push(consumer);
+    consumer.start();
+    // Five pollers start; each empty receive parks all but the first.
+    await clock.advance(3_000);
+    mostOpen = open;
+    await clock.advance(5_000);
+    expect(mostOpen).toBe(1);
+    // A backlog: full receives wake the parked pollers, so handlers fill the concurrency.
+    await send(Array.from({ length: 200 }, (_, i) => i));
+    let mostInFlight = 0;
+    await clock.advanceUntil(
+      () => {
+        mostInFlight = Math.max(mostInFlight, consumer.stats().inFlight);
+        return consumer.stats().acked === 200;
+      },
+      { stepMs: 10 },
+    );
+    expect(mostOpen).toBeGreaterThan(1);
+    expect(mostInFlight).toBe(50);
+    // Drained again: back to one long poll.
+    await clock.advance(3_000);
+    mostOpen = open;
+    await clock.advance(5_000);
+    expect(mostOpen).toBe(1);
   });
 
   it('caps attempts at the transport’s delivery limit, retrying a failed read of it', async () => {
