@@ -33,6 +33,7 @@ import {
   type WebhookReceiverOptions,
   webhookTarget,
 } from 'missive/http';
+import { ManualClock } from 'missive/memory';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -456,13 +457,25 @@ describe('webhook receiver over node:http', () => {
   });
 
   it('renews the idempotency lease while a slow handler runs, so a duplicate never runs it twice', async () => {
-    const { receiver, messages, errors } = recordingReceiver(() => sleep(300), { idempotency: { leaseMs: 60 } });
+    const clock = new ManualClock(Date.now());
+    const started = gate();
+    const finish = gate();
+    const { receiver, messages, errors } = recordingReceiver(
+      () => {
+        started.open();
+        return finish.promise;
+      },
+      { clock, idempotency: { leaseMs: 60 } },
+    );
     const url = await serveNode(receiver);
     const headers = signed('{}', { id: 'evt_slow' });
     const first = post(url, '{}', headers);
-    await sleep(200);
+    await started.promise;
+    // Five lease periods pass while the handler runs; only renewals keep the key held.
+    for (let i = 0; i < 30; i++) await clock.advance(10);
     const duplicate = await post(url, '{}', headers);
     expect(duplicate.status).toBe(503);
+    finish.open();
     expect((await first).status).toBe(200);
     expect(messages).toHaveLength(1);
     expect(errors).toEqual([]);

@@ -94,6 +94,17 @@ describe('webhook target', () => {
     await target.close();
   });
 
+  it('leaves out missive-message-id when webhook-id already carries it (the key is the id)', async () => {
+    const { received, url } = await endpoint((_r, res) => res.writeHead(204).end());
+    const target = webhookTarget({ url, secret: SECRET, allowAddresses: ['loopback'] });
+    const sent = envelope({ orderId: 'o-2' });
+    await target.send([{ ...sent, idempotencyKey: sent.id }]);
+    expect(received[0]?.headers['webhook-id']).toBe(sent.id);
+    expect(received[0]?.headers).not.toHaveProperty('missive-message-id');
+    expect(received[0]?.headers).not.toHaveProperty('missive-headers');
+    await target.close();
+  });
+
   it('signs with every secret while one rotates, and sends a fresh bearer token per request', async () => {
     const { received, url } = await endpoint((_r, res) => res.writeHead(200).end());
     let tokens = 0;

@@ -46,18 +46,15 @@ export function sign(key: Buffer | KeyObject, id: string, timestampSeconds: numb
   return `v1,${hmac.digest('base64')}`;
 }
 
-/** The three Standard Webhooks headers for a message, signed with every key given. */
-export function signatureHeaders(
+/** The `webhook-signature` header value: one `v1,` signature per key, space-separated. */
+export function signature(
   keys: readonly (Buffer | KeyObject)[],
   id: string,
   timestampSeconds: number,
   body: string,
-): Record<string, string> {
-  return {
-    [WebhookHeader.id]: id,
-    [WebhookHeader.timestamp]: String(timestampSeconds),
-    [WebhookHeader.signature]: keys.map((key) => sign(key, id, timestampSeconds, body)).join(' '),
-  };
+): string {
+  if (keys.length === 1) return sign(keys[0] as Buffer | KeyObject, id, timestampSeconds, body);
+  return keys.map((key) => sign(key, id, timestampSeconds, body)).join(' ');
 }
 
 /** What {@link verifySignature} checks against. */

@@ -7,7 +7,7 @@ import { integerOption, requiredOption } from '../../options.ts';
 import type { Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { type AddressKind, assertAllowedHost, guardedLookup, type Lookup } from './address-guard.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
-import { secretKey, signatureHeaders } from './signature.ts';
+import { secretKey, signature, WebhookHeader } from './signature.ts';
 
 /** Headers Missive sets itself; an envelope header of the same name is refused. */
 const RESERVED_HEADERS = new Set([
@@ -188,7 +188,8 @@ export class WebhookTarget implements Sender {
     }
     let headers: Record<string, string>;
     try {
-      headers = await this.#headers(envelope);
+      headers = this.#headers(envelope);
+      if (this.#bearerToken) await this.#authorize(headers, this.#bearerToken);
     } catch (thrown) {
       this.#breaker?.abandoned();
       const error = toError(thrown);
@@ -197,13 +198,7 @@ export class WebhookTarget implements Sender {
     }
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#pool.request({
-        path: this.#path,
-        method: 'POST',
-        body: envelope.body,
-        headers,
-        ...(signal ? { signal } : {}),
-      });
+      response = await this.#pool.request({ path: this.#path, method: 'POST', body: envelope.body, headers, signal });
     } catch (thrown) {
       return this.#networkFailure(id, thrown, signal);
     }
@@ -252,9 +247,24 @@ export class WebhookTarget implements Sender {
     return { status: 'retryable', id, error };
   }
 
-  async #headers(envelope: OutgoingEnvelope): Promise<Record<string, string>> {
-    const carried: string[] = [];
-    const headers: Record<string, string> = {};
+  /**
+   * The request headers: Standard Webhooks' three, the content type, and Missive's own (the
+   * message id only when it differs from the idempotency key, which `webhook-id` already carries:
+   * every header costs both sides parsing). Throws a permanent TransportError for a header that
+   * cannot be sent.
+   */
+  #headers(envelope: OutgoingEnvelope): Record<string, string> {
+    const timestampSeconds = Math.floor(this.#clock.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': this.#contentType,
+      'user-agent': 'missive',
+      [WebhookHeader.id]: envelope.idempotencyKey,
+      [WebhookHeader.timestamp]: String(timestampSeconds),
+      [WebhookHeader.signature]: signature(this.#keys, envelope.idempotencyKey, timestampSeconds, envelope.body),
+      'missive-created-at': String(envelope.createdAt),
+    };
+    if (envelope.id !== envelope.idempotencyKey) headers['missive-message-id'] = envelope.id;
+    let carried: string | undefined;
     for (const name in envelope.headers) {
       const value = envelope.headers[name] as string;
       const lower = name.toLowerCase();
@@ -266,32 +276,27 @@ export class WebhookTarget implements Sender {
         );
       }
       headers[lower] = value;
-      carried.push(lower);
+      carried = carried === undefined ? lower : `${carried},${lower}`;
     }
-    const timestampSeconds = Math.floor(this.#clock.now() / 1000);
-    Object.assign(headers, signatureHeaders(this.#keys, envelope.idempotencyKey, timestampSeconds, envelope.body), {
-      'content-type': this.#contentType,
-      'user-agent': 'missive',
-      'missive-message-id': envelope.id,
-      'missive-created-at': String(envelope.createdAt),
-    });
-    if (carried.length) headers['missive-headers'] = carried.join(',');
-    if (this.#bearerToken) {
-      let token: string;
-      try {
-        token = await this.#bearerToken();
-      } catch (error) {
-        // A token service hiccup is worth a retry, unlike a malformed message.
-        throw new TransportError(
-          this.destination,
-          `The bearerToken provider failed: ${toError(error).message}. The delivery is retried.`,
-          true,
-          error,
-        );
-      }
-      headers.authorization = `Bearer ${token}`;
-    }
+    if (carried !== undefined) headers['missive-headers'] = carried;
     return headers;
+  }
+
+  /** Adds the bearer token; a failing provider is a retryable TransportError. */
+  async #authorize(headers: Record<string, string>, bearerToken: () => string | Promise<string>): Promise<void> {
+    let token: string;
+    try {
+      token = await bearerToken();
+    } catch (error) {
+      // A token service hiccup is worth a retry, unlike a malformed message.
+      throw new TransportError(
+        this.destination,
+        `The bearerToken provider failed: ${toError(error).message}. The delivery is retried.`,
+        true,
+        error,
+      );
+    }
+    headers.authorization = `Bearer ${token}`;
   }
 
   /** Retry-After as milliseconds (seconds, or an HTTP date), capped; undefined when absent or unreadable. */
