@@ -143,7 +143,7 @@ describe('webhook target', () => {
     if (result && result.status !== 'accepted') {
       expect(result.error).toBeInstanceOf(HttpStatusError);
       expect((result.error as HttpStatusError).status).toBe(status);
-      expect((result.error as HttpStatusError).bodyExcerpt.length).toBeLessThanOrEqual(256);
+      expect((result.error as HttpStatusError).bodyExcerpt).toBe(`${'x'.repeat(255)}…`);
       expect(result.error.message).not.toContain(SECRET.slice(6));
     }
     await target.close();
@@ -259,6 +259,25 @@ describe('webhook target', () => {
     );
     healthy = true;
     expect((await target.send([envelope({})]))[0]?.status).toBe('accepted');
+    await target.close();
+  });
+
+  it('keeps a short failure body whole, and aborts a request in flight when the signal fires', async () => {
+    let stall = false;
+    const { received, url } = await endpoint((_r, res) => {
+      if (!stall) res.writeHead(400).end('missing field: total');
+    });
+    const target = webhookTarget({ url, secret: SECRET, allowAddresses: ['loopback'], circuitBreaker: false });
+    const [rejected] = await target.send([envelope({})]);
+    expect(rejected?.status === 'permanent' && (rejected.error as HttpStatusError).bodyExcerpt).toBe(
+      'missing field: total',
+    );
+    stall = true;
+    const controller = new AbortController();
+    const sending = target.send([envelope({})], { signal: controller.signal });
+    while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error('shutting down'));
+    await expect(sending).rejects.toThrow('shutting down');
     await target.close();
   });
 

@@ -1,5 +1,5 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { type Dispatcher, Pool } from 'undici';
+import { Pool } from 'undici';
 import { type Clock, systemClock } from '../../clock.ts';
 import { ConfigurationError, HttpStatusError, TransportError, toError } from '../../errors.ts';
 import type { OutgoingEnvelope } from '../../message.ts';
@@ -7,6 +7,7 @@ import { integerOption, requiredOption } from '../../options.ts';
 import type { Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { type AddressKind, assertAllowedHost, guardedLookup, type Lookup } from './address-guard.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { type PostResponse, post } from './post.ts';
 import { secretKey, signature, WebhookHeader } from './signature.ts';
 
 /** Headers Missive sets itself; an envelope header of the same name is refused. */
@@ -26,7 +27,6 @@ const RESERVED_HEADERS = new Set([
   'missive-headers',
 ]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const MAX_EXCERPT_CHARS = 256;
 const FEATURES: TransportFeatures = {
   fifo: false,
   delay: false,
@@ -196,21 +196,19 @@ export class WebhookTarget implements Sender {
       const retryable = error instanceof TransportError && error.retryable;
       return retryable ? { status: 'retryable', id, error } : { status: 'permanent', id, error };
     }
-    let response: Dispatcher.ResponseData;
+    let response: PostResponse;
     try {
-      response = await this.#pool.request({ path: this.#path, method: 'POST', body: envelope.body, headers, signal });
+      response = await post(this.#pool, { path: this.#path, headers, body: envelope.body, signal });
     } catch (thrown) {
       return this.#networkFailure(id, thrown, signal);
     }
-    const status = response.statusCode;
+    const { status, excerpt } = response;
     if (status >= 200 && status < 300) {
-      await response.body.dump().catch(() => undefined);
       this.#breaker?.succeeded();
       return { status: 'accepted', id };
     }
-    const excerpt = await readExcerpt(response.body);
     const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
-    const retryAfterMs = retryable ? this.#retryAfter(response.headers['retry-after']) : undefined;
+    const retryAfterMs = retryable ? this.#retryAfter(response.retryAfter) : undefined;
     const error = new HttpStatusError(this.destination, status, excerpt, retryable, retryAfterMs);
     if (status === 410) this.#gone = error;
     if (retryable) {
@@ -300,29 +298,12 @@ export class WebhookTarget implements Sender {
   }
 
   /** Retry-After as milliseconds (seconds, or an HTTP date), capped; undefined when absent or unreadable. */
-  #retryAfter(value: string | string[] | undefined): number | undefined {
-    const text = Array.isArray(value) ? value[0] : value;
+  #retryAfter(text: string | undefined): number | undefined {
     if (!text) return undefined;
     const ms = /^\d+$/.test(text.trim()) ? Number(text) * 1000 : Date.parse(text) - this.#clock.now();
     if (!Number.isFinite(ms)) return undefined;
     return Math.min(Math.max(0, ms), this.#retryAfterCapMs);
   }
-}
-
-/** The first characters of a response body, read no further than needed. */
-async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<string> {
-  let text = '';
-  try {
-    for await (const chunk of body) {
-      text += Buffer.from(chunk as Uint8Array).toString('utf8');
-      if (text.length >= MAX_EXCERPT_CHARS) break;
-    }
-  } catch {
-    // An excerpt is best effort: the status alone classifies the failure.
-  } finally {
-    body.destroy();
-  }
-  return text.length > MAX_EXCERPT_CHARS ? `${text.slice(0, MAX_EXCERPT_CHARS - 1)}…` : text;
 }
 
 function findTransportError(error: unknown): TransportError | undefined {
