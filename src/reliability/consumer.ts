@@ -121,6 +121,8 @@ interface InFlight {
   released: boolean;
   /** Settlement has started: heartbeats must leave it alone (no visibility change after a delete). */
   settling: boolean;
+  /** The handler finished: the entry no longer takes a handler slot (counted in `settlingCount`). */
+  handled: boolean;
 }
 
 const defaultOnError = (error: Error) =>
@@ -228,6 +230,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   const stats = { received: 0, acked: 0, duplicates: 0, retried: 0, deadLettered: 0, released: 0 };
   const inFlight = new Set<InFlight>();
+  /** Entries of `inFlight` whose handler finished and whose settlement is under way. */
+  let settlingCount = 0;
   const sequencer = new GroupSequencer();
   let deliveryLimit: Promise<void> = Promise.resolve();
   let running = false;
@@ -329,6 +333,11 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       report(error);
       outcome = classify(toError(error), delivery.attempt, attemptLimit, backoff, random);
     }
+    // The handler is done: its slot goes to the next message while the settlement (a delete
+    // batched with others, say) completes. Settling messages still count towards stop's drain.
+    settlingCount++;
+    entry.handled = true;
+    freeSlot();
     try {
       await settle(entry, outcome);
       // A dead letter is settled for good, so the rest of its FIFO group may go on.
@@ -354,6 +363,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       visibleUntil: receivedAt + visibilityTimeoutMs,
       released: false,
       settling: false,
+      handled: false,
     };
     inFlight.add(entry);
     try {
@@ -367,6 +377,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         );
     } finally {
       inFlight.delete(entry);
+      if (entry.handled) settlingCount--;
       freeSlot();
     }
   };
@@ -411,7 +422,10 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         await new Promise<void>((resolve) => parked.push(resolve));
         continue;
       }
-      const free = concurrency - inFlight.size - reserved;
+      // Handlers in progress stay within the concurrency; messages held in all (settling ones
+      // included) within twice that, so slow acks hold receiving back instead of piling up.
+      const handling = inFlight.size - settlingCount;
+      const free = Math.min(concurrency - handling, 2 * concurrency - inFlight.size) - reserved;
       if (free < receiveThreshold) {
         await waitForSlot();
         continue;

@@ -432,6 +432,50 @@ describe('consumer', () => {
     expect(mostOpen).toBe(1);
   });
 
+  it('starts the next handler while an ack is still in flight, holding at most twice the concurrency', async () => {
+    const { queue, send } = setup();
+    await send(Array.from({ length: 30 }, (_, i) => i));
+    const acks = gate();
+    const slowAcks: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: async (options) =>
+        (await queue.receive(options)).map(
+          (delivery): Delivery => ({
+            envelope: delivery.envelope,
+            attempt: delivery.attempt,
+            firstReceivedAt: delivery.firstReceivedAt,
+            ack: async () => {
+              await acks.promise;
+              await delivery.ack();
+            },
+            retry: (options) => delivery.retry(options),
+            deadLetter: (failure) => delivery.deadLetter(failure),
+            extendVisibility: (ms) => delivery.extendVisibility(ms),
+          }),
+        ),
+    };
+    const handled: number[] = [];
+    const consumer = createConsumer<number>({
+      transport: slowAcks,
+      clock,
+      concurrency: 5,
+      batchSize: 5,
+      handler: (message) => void handled.push(message.body),
+    });
+    running.push(consumer);
+    consumer.start();
+    await clock.advance(1_000);
+    // Five handled with their acks pending freed their handler slots for five more; then the
+    // cap on held messages (twice the concurrency) stops receiving.
+    expect(handled).toHaveLength(10);
+    expect(consumer.stats().inFlight).toBe(10);
+    expect(queue.counts()).toMatchObject({ inFlight: 10, visible: 20 });
+    acks.open();
+    await clock.advanceUntil(() => consumer.stats().acked === 30);
+    expect(new Set(handled).size).toBe(30);
+  });
+
   it('caps attempts at the transport’s delivery limit, retrying a failed read of it', async () => {
     const { queue, dlq, send } = setup();
     let reads = 0;
