@@ -27,6 +27,9 @@ export const ErrorCode = {
   DuplicateInProgress: 'MISSIVE_DUPLICATE_IN_PROGRESS',
   WebhookVerification: 'MISSIVE_WEBHOOK_VERIFICATION',
   LeaseLapsed: 'MISSIVE_LEASE_LAPSED',
+  IdempotencyConflict: 'MISSIVE_IDEMPOTENCY_CONFLICT',
+  ResultNotCached: 'MISSIVE_RESULT_NOT_CACHED',
+  IdempotencyTableNotFound: 'MISSIVE_IDEMPOTENCY_TABLE_NOT_FOUND',
 } as const;
 
 /** One of {@link ErrorCode}'s values. */
@@ -299,6 +302,104 @@ export class LeaseLapsedError extends MissiveError {
     );
     this.key = key;
     this.leaseMs = leaseMs;
+  }
+}
+
+/**
+ * A message's idempotency key is held or completed with another payload: the key was reused for
+ * different work, which is a bug in how keys are chosen, not a duplicate. The message is
+ * dead-lettered (a webhook is answered 422) without running the handler: acking it would lose
+ * it, retrying cannot help.
+ *
+ * @example
+ * ```ts
+ * const failure = readFailureHeaders(deadLetter.headers);
+ * if (failure?.reason === FailureReason.IdempotencyConflict) console.warn('key reused:', failure.errorMessage);
+ * ```
+ */
+export class IdempotencyConflictError extends MissiveError {
+  readonly key: string;
+  /** The fingerprint of the payload stored with the key. */
+  readonly storedFingerprint: string;
+  /** The fingerprint of this message's payload. */
+  readonly fingerprint: string;
+
+  constructor(key: string, storedFingerprint: string, fingerprint: string) {
+    super(
+      ErrorCode.IdempotencyConflict,
+      `Idempotency key ${key} was already used for a different payload (fingerprint ${storedFingerprint}, ` +
+        `this message ${fingerprint}); the message was dead-lettered without running the handler. ` +
+        'Use a key unique per payload (derive it from what makes the work unique).',
+    );
+    this.key = key;
+    this.storedFingerprint = storedFingerprint;
+    this.fingerprint = fingerprint;
+  }
+}
+
+/**
+ * A handler's result was not stored with its idempotency key, because it is larger than
+ * `idempotency.maxResultBytes` once JSON-encoded, or cannot be JSON-encoded at all. The key is
+ * still marked done, so duplicates are acked without running the handler, but they get no
+ * result. Reported through the consumer's `onError`, once per consumer.
+ *
+ * @example
+ * ```ts
+ * onError: (error) => {
+ *   if (isMissiveErrorCode(error, ErrorCode.ResultNotCached)) log.warn(error.message);
+ * }
+ * ```
+ */
+export class ResultNotCachedError extends MissiveError {
+  readonly key: string;
+  /** The encoded size, in bytes; undefined when the result could not be encoded. */
+  readonly sizeBytes: number | undefined;
+  readonly limitBytes: number;
+
+  constructor(key: string, limitBytes: number, sizeBytes: number | undefined, cause?: unknown) {
+    const why =
+      sizeBytes === undefined
+        ? `could not be JSON-encoded (${messageOf(cause)})`
+        : `is ${sizeBytes} bytes as JSON, over idempotency.maxResultBytes (${limitBytes})`;
+    super(
+      ErrorCode.ResultNotCached,
+      `The result of idempotency key ${key} ${why}, so it was not stored; the key is still marked done and ` +
+        'duplicates get no result. Return something smaller and JSON-friendly (an id rather than a document), ' +
+        'or raise maxResultBytes. Later results of this consumer that are not cached are not reported.',
+      { cause },
+    );
+    this.key = key;
+    this.sizeBytes = sizeBytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * The DynamoDB table of an idempotency store does not exist where the client looked for it
+ * (DynamoDB `ResourceNotFoundException`). Every delivery fails and is retried until the table
+ * is there: create it, or point the client at the right region and endpoint.
+ *
+ * @example
+ * ```ts
+ * if (isMissiveErrorCode(error, ErrorCode.IdempotencyTableNotFound)) console.error(error.tableName, error.region);
+ * ```
+ */
+export class IdempotencyTableNotFoundError extends MissiveError {
+  readonly tableName: string;
+  /** The client's region, when it could be resolved. */
+  readonly region: string | undefined;
+
+  constructor(tableName: string, region: string | undefined, cause: unknown) {
+    const where = region === undefined ? '' : ` in region ${region}`;
+    super(
+      ErrorCode.IdempotencyTableNotFound,
+      `DynamoDB table ${tableName} does not exist${where} (DynamoDB ResourceNotFoundException), so idempotency ` +
+        `keys cannot be recorded and every delivery is retried. Create it (idempotencyTableDefinition('${tableName}') ` +
+        "from missive/dynamodb gives its shape), or check the client's region and endpoint.",
+      { cause },
+    );
+    this.tableName = tableName;
+    this.region = region;
   }
 }
 

@@ -15,6 +15,8 @@ export const FailureReason = {
   Unrecoverable: 'unrecoverable',
   /** The body could not be decoded, or failed its schema. */
   InvalidBody: 'invalid-body',
+  /** The idempotency key was already used for a different payload (`IdempotencyConflictError`). */
+  IdempotencyConflict: 'idempotency-conflict',
 } as const;
 
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];

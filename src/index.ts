@@ -14,12 +14,15 @@ export {
   DuplicateInProgressError,
   ErrorCode,
   HttpStatusError,
+  IdempotencyConflictError,
+  IdempotencyTableNotFoundError,
   InvalidMessageError,
   isMissiveError,
   isMissiveErrorCode,
   LeaseLapsedError,
   MessageTooLargeError,
   MissiveError,
+  ResultNotCachedError,
   RetryBudgetExhaustedError,
   RetryLaterError,
   SendFailedError,
@@ -50,7 +53,7 @@ export {
 } from './reliability/consumer.ts';
 export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './reliability/idempotency/memory-store.ts';
 export type { IdempotencyOptions } from './reliability/idempotency/step.ts';
-export type { BeginResult, IdempotencyStore, Lease } from './reliability/idempotency/store.ts';
+export type { BeginOptions, BeginResult, IdempotencyStore, Lease } from './reliability/idempotency/store.ts';
 export type { Endpoint, Instrumentation } from './reliability/instrumentation.ts';
 export {
   type BatchItemResult,

@@ -9,12 +9,13 @@
  *    exactly, and every ```ts block must have a marker, so the docs cannot drift from the code.
  * 2. Every snippet runs, and what it returns is checked.
  */
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SpanKind } from '@opentelemetry/api';
 import { createConsumer, ErrorCode, FailureReason, Jitter } from 'missive';
 import { memoryQueue } from 'missive/memory';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import * as backoff from '../docs/snippets/backoff.ts';
 import * as backpressure from '../docs/snippets/backpressure.ts';
 import * as deadLetters from '../docs/snippets/dead-letters.ts';
@@ -22,6 +23,9 @@ import * as firstQueue from '../docs/snippets/first-queue.ts';
 import * as gracefulStop from '../docs/snippets/graceful-stop.ts';
 import * as handlingErrors from '../docs/snippets/handling-errors.ts';
 import * as idempotency from '../docs/snippets/idempotency.ts';
+import * as idempotencyDynamoDb from '../docs/snippets/idempotency-dynamodb.ts';
+import * as idempotencyKeys from '../docs/snippets/idempotency-keys.ts';
+import * as idempotencyRedis from '../docs/snippets/idempotency-redis.ts';
 import * as idempotencyStore from '../docs/snippets/idempotency-store.ts';
 import * as retryBudget from '../docs/snippets/retry-budget.ts';
 import * as schema from '../docs/snippets/schema.ts';
@@ -30,6 +34,7 @@ import * as tracing from '../docs/snippets/tracing.ts';
 import * as visibility from '../docs/snippets/visibility.ts';
 import * as webhooksReceive from '../docs/snippets/webhooks-receive.ts';
 import * as webhooksSend from '../docs/snippets/webhooks-send.ts';
+import { dynamoDbClient } from './helpers/dynamodb.ts';
 import { createSqsQueue, sqsClient } from './helpers/sqs.ts';
 import { generateCertificates } from './helpers/tls.ts';
 
@@ -158,6 +163,9 @@ const snippets: Record<string, unknown> = {
   'graceful-stop.ts': gracefulStop,
   'handling-errors.ts': handlingErrors,
   'idempotency.ts': idempotency,
+  'idempotency-dynamodb.ts': idempotencyDynamoDb,
+  'idempotency-keys.ts': idempotencyKeys,
+  'idempotency-redis.ts': idempotencyRedis,
   'idempotency-store.ts': idempotencyStore,
   'retry-budget.ts': retryBudget,
   'schema.ts': schema,
@@ -291,6 +299,36 @@ describe('docs: every snippet runs and does what the docs say', () => {
       completed: true,
       duplicateResult: { receipt: 'r-1' },
     });
+  });
+
+  it('idempotency-keys: a resend is acked as a duplicate, another payload under the key is dead-lettered', async () => {
+    const result = await idempotencyKeys.main();
+    expect(result.charged).toEqual([{ orderId: 'o-1', amount: 42 }]);
+    // The resend waited for the first copy (waitForInProgress) instead of being retried.
+    expect(result.stats).toMatchObject({ received: 3, acked: 1, duplicates: 1, deadLettered: 1, retried: 0 });
+    expect(result.deadLetter).toMatchObject({
+      body: '{"orderId":"o-1","amount":43}',
+      reason: FailureReason.IdempotencyConflict,
+    });
+    expect(result.deadLetter.errorMessage).toMatch(
+      /^Idempotency key charge:o-1 was already used for a different payload/,
+    );
+  });
+
+  it('idempotency-dynamodb: two workers sharing a table on DynamoDB Local charge each order once', async () => {
+    const endpoint = inject('dynamoDbEndpoint');
+    const clients = [dynamoDbClient(endpoint), dynamoDbClient(endpoint)];
+    try {
+      const result = await idempotencyDynamoDb.main({ clients, tableName: `docs-charges-${randomUUID()}` });
+      expect(result).toEqual({ charged: ['o-1', 'o-2'], duplicates: 1 });
+    } finally {
+      for (const client of clients) client.destroy();
+    }
+  });
+
+  it('idempotency-redis: a node-redis worker and an ioredis worker sharing Redis charge each order once', async () => {
+    const result = await idempotencyRedis.main({ url: inject('redisUrl') });
+    expect(result).toEqual({ charged: ['o-1', 'o-2'], duplicates: 1 });
   });
 
   it('sqs-worker: good orders fulfilled once, the poison one dead-lettered at maxReceiveCount, nothing left', async () => {

@@ -18,7 +18,7 @@ export async function main() {
 
   // A wakes up: its lease is no longer current, so it can neither complete nor release.
   const lateComplete = await store.complete(key, a.lease.token, 'from A');
-  const completed = await store.complete(key, c.lease.token, { receipt: 'r-1' });
+  const completed = await store.complete(key, c.lease.token, JSON.stringify({ receipt: 'r-1' }));
 
   // Every later duplicate gets the stored result, for the store's time to live (here 1 h).
   const d = await store.begin(key, { leaseMs: 10_000 });
@@ -29,6 +29,6 @@ export async function main() {
     statuses: [a.status, b.status, c.status, d.status, e.status],
     lateComplete,
     completed,
-    duplicateResult: d.status === 'completed' ? d.result : undefined,
+    duplicateResult: d.status === 'completed' && d.result !== undefined ? JSON.parse(d.result) : undefined,
   };
 }

@@ -10,7 +10,7 @@ import { SqsLimits } from '../transports/sqs-limits.ts';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { decodeStep } from './decode.ts';
 import { GroupSequencer } from './group-order.ts';
-import { type IdempotencyOptions, idempotencyStep } from './idempotency/step.ts';
+import { type IdempotencyOptions, idempotencyStep, resolveIdempotency } from './idempotency/step.ts';
 import type { Instrumentation } from './instrumentation.ts';
 import { compose, type Outcome, type Process, type ProcessContext, type Step } from './pipeline.ts';
 import { classify, retryStep } from './retry.ts';
@@ -39,7 +39,11 @@ export interface ConsumerOptions<Body> {
   readonly concurrency?: number;
   /** Most messages asked for per receive. Default 10 (SQS's maximum); 1 to 10 000. */
   readonly batchSize?: number;
-  /** Receive loops running at once, from 1 to `concurrency`. Default `ceil(concurrency / batchSize)`, so a slow batch never holds up the next. */
+  /**
+   * Most receive loops running at once, from 1 to `concurrency`. Default `ceil(concurrency / batchSize)`,
+   * so a slow batch never holds up the next. Loops beyond the first run only while receives come back
+   * full (a backlog), and do not long-poll; on a drained queue one long poll waits, not all of them.
+   */
   readonly pollers?: number;
   /** Long-poll wait per receive, in milliseconds. Default 20 000; at least 1 (SQS rounds up to whole seconds, at most 20). */
   readonly waitTimeMs?: number;
@@ -203,16 +207,12 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     steps.push(options.telemetry.process({ name: receiver.source, system: receiver.messagingSystem ?? 'missive' }));
   steps.push(decodeStep(options.codec ?? jsonCodec, options.schema));
   if (options.idempotency) {
-    const { store, key = (message: Message<unknown>) => message.idempotencyKey } = options.idempotency;
-    requiredOption('idempotency.store', store, 'an IdempotencyStore, for example memoryIdempotencyStore()');
-    const leaseMs = integerOption('idempotency.leaseMs', options.idempotency.leaseMs, 60_000, 1);
-    tickMs = Math.max(1, Math.min(tickMs, Math.floor(leaseMs / 4)));
+    // A lease no longer than the visibility: after a crash, the redelivered message finds the key free.
+    const idempotency = resolveIdempotency(options.idempotency, visibilityTimeoutMs);
+    tickMs = Math.max(1, Math.min(tickMs, Math.floor(idempotency.leaseMs / 4)));
     steps.push(
-      idempotencyStep({
-        store,
-        keyOf: key,
-        leaseMs,
-        now: () => clock.now(),
+      idempotencyStep(idempotency, {
+        clock,
         pollDelayMs: (attempt) => Math.max(1, backoff.bounds(attempt).maxMs),
         report: (error) => report(error),
       }),

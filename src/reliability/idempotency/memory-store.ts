@@ -13,15 +13,19 @@ export interface MemoryIdempotencyStoreOptions {
 }
 
 interface Entry {
-  completed: boolean;
-  token: string;
-  expiresAt: number;
-  result: unknown;
+  readonly completed: boolean;
+  readonly token: string;
+  /** Lease end while in progress, forget time once completed; in milliseconds since the epoch. */
+  readonly expiresAt: number;
+  readonly fingerprint: string | undefined;
+  readonly result: string | undefined;
 }
 
 /**
  * An idempotency store in process memory. It suppresses duplicates within one process (the
- * demo, tests, a single long-running worker); several workers need a shared, durable store.
+ * demo, tests, a single long-running worker); several workers need a shared, durable store
+ * (`missive/dynamodb`, `missive/redis`). It keeps every rule of the store contract, fingerprints
+ * and conflicts included, and passes the same conformance suite as the durable stores.
  *
  * @example
  * ```ts
@@ -32,8 +36,9 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
   const ttlMs = integerOption('ttlMs', options.ttlMs, 3_600_000, 1);
   const maxKeys = integerOption('maxKeys', options.maxKeys, 1_000_000, 1);
   const clock = options.clock ?? systemClock;
-  // Entries are re-inserted on every write, so the Map's order is write order: expired and
-  // surplus entries are found at the front.
+  // Entries are re-inserted on every write, so the Map's order is write order: surplus entries
+  // are found at the front. Expired entries are dropped there too, and ignored wherever else
+  // they are (a renewed lease may sit behind a shorter one that has lapsed).
   const entries = new Map<string, Entry>();
   let tokens = 0;
 
@@ -55,18 +60,28 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
   };
 
   return {
-    begin(key, { leaseMs }) {
+    begin(key, { leaseMs, fingerprint }) {
       const now = clock.now();
       sweep(now);
       const entry = entries.get(key);
       let result: BeginResult;
       if (entry && entry.expiresAt > now) {
-        result = entry.completed
-          ? { status: 'completed', result: entry.result }
-          : { status: 'in-progress', expiresAt: entry.expiresAt };
+        if (fingerprint !== undefined && entry.fingerprint !== undefined && entry.fingerprint !== fingerprint) {
+          result = { status: 'conflict', fingerprint: entry.fingerprint };
+        } else if (entry.completed) {
+          result = entry.result === undefined ? { status: 'completed' } : { status: 'completed', result: entry.result };
+        } else {
+          result = { status: 'in-progress', expiresAt: entry.expiresAt };
+        }
       } else {
-        const lease = { token: String(++tokens), expiresAt: now + leaseMs };
-        write(key, { completed: false, token: lease.token, expiresAt: lease.expiresAt, result: undefined });
+        const lease = { token: `m${++tokens}`, expiresAt: now + leaseMs };
+        write(key, {
+          completed: false,
+          token: lease.token,
+          expiresAt: lease.expiresAt,
+          fingerprint,
+          result: undefined,
+        });
         result = { status: 'new', lease };
       }
       return Promise.resolve(result);
@@ -75,7 +90,8 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     complete(key, token, result) {
       const now = clock.now();
       const entry = current(key, token, now);
-      if (entry) write(key, { completed: true, token, expiresAt: now + ttlMs, result });
+      // A literal rather than a spread: this runs once per message.
+      if (entry) write(key, { completed: true, token, expiresAt: now + ttlMs, fingerprint: entry.fingerprint, result });
       return Promise.resolve(entry !== undefined);
     },
 

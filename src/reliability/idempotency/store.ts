@@ -5,15 +5,24 @@
  *
  * Guarantees a store keeps:
  * - `begin` is atomic: of any number of concurrent `begin` calls for one key, exactly one gets
- *   `new` (and a lease); the others get `in-progress` or `completed`.
+ *   `new` (and a lease); the others get `in-progress`, `completed` or `conflict`.
  * - A lease expires: once `expiresAt` passes without `complete`, the next `begin` gets `new`, so
  *   a crashed worker never blocks a key forever.
  * - `complete`, `release` and `renew` act only while the caller's lease is the current one:
  *   a worker whose lease expired and passed to another can neither complete, release nor renew.
  * - A completed key stays completed for the store's time to live, then is forgotten.
+ * - A fingerprint given to `begin` is stored with the key. A later `begin` with a different
+ *   fingerprint, while the key is held or completed, gets `conflict`: the key was reused for
+ *   another payload, which is a caller's bug and not a duplicate. Calls without a fingerprint,
+ *   or keys stored without one, never conflict.
+ * - Results are opaque strings (the idempotency step encodes them and enforces the size limit);
+ *   a key completed without a result returns `completed` with no `result`.
+ * - Time is the store's clock (an injectable `Clock`), compared with the expiry times the
+ *   store wrote; so tests drive leases with a manual clock even against a real database.
  *
- * Durable stores (DynamoDB with conditional writes, Redis with `SET NX PX` and compare-and-set
- * scripts) implement the same four calls.
+ * Implementations: `memoryIdempotencyStore` (one process), `dynamoDbIdempotencyStore`
+ * (conditional writes) and `redisIdempotencyStore` (`SET NX PX` and compare-and-set scripts).
+ * Every one of them passes the store conformance suite in `test/stores/suite.ts`.
  *
  * @module
  */
@@ -26,18 +35,31 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
+/** Options of {@link IdempotencyStore.begin}. */
+export interface BeginOptions {
+  /** How long the lease lasts, in milliseconds. */
+  readonly leaseMs: number;
+  /** Identifies the payload (a hash of the body, say); stored with the key. Optional. */
+  readonly fingerprint?: string;
+}
+
 /** What {@link IdempotencyStore.begin} found. A tagged union on `status`. */
 export type BeginResult =
   | { readonly status: 'new'; readonly lease: Lease }
   | { readonly status: 'in-progress'; readonly expiresAt: number }
-  | { readonly status: 'completed'; readonly result: unknown };
+  | { readonly status: 'completed'; readonly result?: string }
+  | { readonly status: 'conflict'; readonly fingerprint: string };
 
 /** A place to record which keys are being or were processed. */
 export interface IdempotencyStore {
   /** Claims `key` for `leaseMs` milliseconds if nobody holds or completed it. */
-  begin(key: string, options: { readonly leaseMs: number }): Promise<BeginResult>;
-  /** Marks `key` completed with `result`. False when `token`'s lease is no longer current. */
-  complete(key: string, token: string, result: unknown): Promise<boolean>;
+  begin(key: string, options: BeginOptions): Promise<BeginResult>;
+  /**
+   * Marks `key` completed, with the encoded `result` when there is one to cache. False when
+   * `token`'s lease is no longer current; rejects when the store cannot be reached, and then the
+   * key is not completed.
+   */
+  complete(key: string, token: string, result?: string): Promise<boolean>;
   /** Gives up `key` so the next delivery can process it. False when the lease is not current. */
   release(key: string, token: string): Promise<boolean>;
   /** Extends the lease to `leaseMs` from now. False when the lease is not current. */

@@ -7,7 +7,7 @@ import { createBackoff, Jitter } from '../../reliability/backoff.ts';
 import type { Handler } from '../../reliability/consumer.ts';
 import { decodeStep } from '../../reliability/decode.ts';
 import { memoryIdempotencyStore } from '../../reliability/idempotency/memory-store.ts';
-import { idempotencyStep } from '../../reliability/idempotency/step.ts';
+import { type IdempotencyOptions, idempotencyStep, resolveIdempotency } from '../../reliability/idempotency/step.ts';
 import type { IdempotencyStore } from '../../reliability/idempotency/store.ts';
 import type { Instrumentation } from '../../reliability/instrumentation.ts';
 import { compose, type IdempotencyLeaseHandle, type Process } from '../../reliability/pipeline.ts';
@@ -38,16 +38,18 @@ export interface WebhookReceiverOptions<Body> {
   readonly schema?: StandardSchemaV1<unknown, Body>;
   /** Decodes bodies. Default JSON. */
   readonly codec?: Codec;
-  /** Deduplication by `webhook-id`. */
-  readonly idempotency?: {
+  /**
+   * Deduplication by `webhook-id`, with the consumer's idempotency options (see
+   * `IdempotencyOptions`); the key is always the `webhook-id`. A webhook whose id was already used
+   * for another body is answered 422 (`idempotency-conflict`).
+   */
+  readonly idempotency?: Omit<IdempotencyOptions, 'store' | 'key'> & {
     /**
      * Where ids are recorded. Default an in-memory store: enough for one process. Several
      * instances behind a load balancer need a shared store. Its time to live must exceed
      * `toleranceMs`, or a replay could run the handler twice.
      */
     readonly store?: IdempotencyStore;
-    /** How long one request holds its id, in milliseconds; renewed while the handler runs. Default 60 000. */
-    readonly leaseMs?: number;
   };
   /** Largest distance between `webhook-timestamp` and now, in milliseconds. Default 300 000 (5 min). */
   readonly toleranceMs?: number;
@@ -91,7 +93,8 @@ export function reporterOf(receiver: WebhookReceiver): (error: Error) => void {
  * - 200: handled; or a duplicate of a handled id (`missive-duplicate: true`), handler not run.
  * - 400: the body could not be decoded or failed its schema. Do not retry.
  * - 401: signature, timestamp or headers wrong. 405: not a POST. 413: body over `maxBodyBytes`.
- * - 422: the handler threw `UnrecoverableError` (its message is in the body). Do not retry.
+ * - 422: the handler threw `UnrecoverableError` (its message is in the body), or the
+ *   `webhook-id` was already used for a different body (`idempotency-conflict`). Do not retry.
  * - 503 with `Retry-After`: the handler failed (after `RetryLaterError`'s delay, if it threw
  *   one), or the same id is being handled right now. Retry.
  * - 500 with `Retry-After`: the receiver itself failed, reported to `onError`. Retry.
@@ -123,12 +126,14 @@ export function createWebhookReceiver<Body = unknown>(options: WebhookReceiverOp
   const clock = options.clock ?? systemClock;
   if (typeof clock.now !== 'function') throw new ConfigurationError('clock', clock, 'a Clock');
   const onError = functionOption('onError', options.onError, defaultOnError);
-  const leaseMs = integerOption('idempotency.leaseMs', options.idempotency?.leaseMs, 60_000, 1);
-  const store = options.idempotency?.store ?? memoryIdempotencyStore({ clock });
-  if (typeof store.begin !== 'function') {
+  const idempotency = resolveIdempotency({
+    ...options.idempotency,
+    store: options.idempotency?.store ?? memoryIdempotencyStore({ clock }),
+  });
+  if (typeof idempotency.store.begin !== 'function') {
     throw new ConfigurationError(
       'idempotency.store',
-      store,
+      idempotency.store,
       'an IdempotencyStore, for example memoryIdempotencyStore()',
     );
   }
@@ -160,14 +165,7 @@ export function createWebhookReceiver<Body = unknown>(options: WebhookReceiverOp
         ? [options.telemetry.process({ name: options.endpointName ?? 'webhook', system: 'webhook' })]
         : []),
       decodeStep(codec, schema),
-      idempotencyStep({
-        store,
-        keyOf: (message) => message.idempotencyKey,
-        leaseMs,
-        now: () => clock.now(),
-        pollDelayMs: () => retryAfterMs,
-        report,
-      }),
+      idempotencyStep(idempotency, { clock, pollDelayMs: () => retryAfterMs, report }),
       retryStep(
         () => Number.MAX_SAFE_INTEGER,
         createBackoff({ initialDelayMs: retryAfterMs, maxDelayMs: retryAfterMs, jitter: Jitter.None }),

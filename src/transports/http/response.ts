@@ -37,6 +37,8 @@ export const WebhookRejection = {
   InvalidBody: 'invalid-body',
   /** 422: the handler threw `UnrecoverableError`. */
   Unrecoverable: 'unrecoverable',
+  /** 422: the `webhook-id` was already used for a different body. */
+  IdempotencyConflict: 'idempotency-conflict',
   /** 503: another request with the same `webhook-id` is being handled. */
   InProgress: 'in-progress',
   /** 503: the handler failed, or asked for a later retry. */
@@ -130,6 +132,15 @@ export function outcomeResponse(
           422,
           WebhookRejection.Unrecoverable,
           `Webhook ${id} was refused: ${outcome.error.message.slice(0, 500)}`,
+        );
+      }
+      // 422, as the IETF Idempotency-Key draft answers a key reused with another payload: the
+      // request is well-formed but cannot be processed, and a sender never retries it.
+      if (outcome.reason === FailureReason.IdempotencyConflict) {
+        return rejection(
+          422,
+          WebhookRejection.IdempotencyConflict,
+          `Webhook ${id} was refused: this webhook-id was already used for a different body. Use a webhook-id unique per payload.`,
         );
       }
       // Attempts never run out here; should they, the sender decides when to stop.
