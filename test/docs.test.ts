@@ -27,6 +27,7 @@ import * as idempotencyDynamoDb from '../docs/snippets/idempotency-dynamodb.ts';
 import * as idempotencyKeys from '../docs/snippets/idempotency-keys.ts';
 import * as idempotencyRedis from '../docs/snippets/idempotency-redis.ts';
 import * as idempotencyStore from '../docs/snippets/idempotency-store.ts';
+import * as lambdaSqs from '../docs/snippets/lambda-sqs.ts';
 import * as retryBudget from '../docs/snippets/retry-budget.ts';
 import * as schema from '../docs/snippets/schema.ts';
 import * as sqsWorker from '../docs/snippets/sqs-worker.ts';
@@ -37,6 +38,7 @@ import * as webhooksSend from '../docs/snippets/webhooks-send.ts';
 import { dynamoDbClient } from './helpers/dynamodb.ts';
 import { createSqsQueue, sqsClient } from './helpers/sqs.ts';
 import { generateCertificates } from './helpers/tls.ts';
+import { receiveEvent } from './lambda/events.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
@@ -167,6 +169,7 @@ const snippets: Record<string, unknown> = {
   'idempotency-keys.ts': idempotencyKeys,
   'idempotency-redis.ts': idempotencyRedis,
   'idempotency-store.ts': idempotencyStore,
+  'lambda-sqs.ts': lambdaSqs,
   'retry-budget.ts': retryBudget,
   'schema.ts': schema,
   'sqs-worker.ts': sqsWorker,
@@ -365,6 +368,33 @@ describe('docs: every snippet runs and does what the docs say', () => {
       expect(result.listenersLeft).toBe(0);
       expect(process.listenerCount('SIGTERM')).toBe(before.term);
       expect(process.listenerCount('SIGINT')).toBe(before.int);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('lambda-sqs: the failing order retried on redelivery, the empty one dead-lettered with its reason', async () => {
+    // Test-only setup: the queue and the dead-letter queue, in the fauxqs emulator.
+    const client = sqsClient();
+    const { queueUrl } = await createSqsQueue(client, { name: 'orders-lambda' });
+    const { queueUrl: deadLetterQueueUrl } = await createSqsQueue(client, { name: 'orders-lambda-dlq' });
+    try {
+      const result = await lambdaSqs.main({
+        client,
+        queueUrl,
+        deadLetterQueueUrl,
+        receiveEvent: (count) => receiveEvent(client, queueUrl, count),
+      });
+      expect(result.failures).toEqual([['o-3'], []]);
+      expect(result.fulfilled).toEqual(['o-1', 'o-3']);
+      expect(result.deadLetters).toHaveLength(1);
+      expect(result.deadLetters[0]?.order.orderId).toBe('o-2');
+      expect(result.deadLetters[0]?.failure).toMatchObject({
+        reason: FailureReason.Unrecoverable,
+        errorName: 'UnrecoverableError',
+        errorMessage: 'Order o-2 has no items',
+        attempts: 1,
+      });
     } finally {
       client.destroy();
     }

@@ -1,0 +1,242 @@
+import type { Clock } from '../clock.ts';
+import { RetryLaterError, toError } from '../errors.ts';
+import type { FailureMetadata } from '../failure.ts';
+import type { Message } from '../message.ts';
+import type { Backoff } from '../reliability/backoff.ts';
+import type { Handler } from '../reliability/consumer.ts';
+import { idempotencyStep, type ResolvedIdempotency } from '../reliability/idempotency/step.ts';
+import { compose, type Outcome, type Process, type ProcessContext, type Step } from '../reliability/pipeline.ts';
+import { classify } from '../reliability/retry.ts';
+import { RecordDelivery, type RecordSource } from './delivery.ts';
+import { isFifoArn, type SqsBatchResponse, type SqsRecord } from './event.ts';
+
+/** A queue records come from, with the telemetry step for it. */
+export interface BatchSource extends RecordSource {
+  readonly traced: Step | undefined;
+}
+
+/** What one invocation needs from its `sqsHandler`: the options, checked. */
+export interface BatchSetup<Body> {
+  readonly handler: Handler<Body>;
+  readonly concurrency: number;
+  readonly marginMs: number;
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly random: () => number;
+  readonly clock: Clock;
+  /** The decode step, and the retry step (innermost). */
+  readonly decode: Step;
+  readonly retry: Step;
+  readonly idempotency: ResolvedIdempotency | undefined;
+  /** Whether `idempotency.leaseMs` was given; else a lease lasts the invocation's remaining time. */
+  readonly leaseFixed: boolean;
+  readonly sourceOf: (eventSourceArn: string) => BatchSource;
+  readonly report: (error: unknown) => void;
+  /** Told when an invocation started with less time than `marginMs`. */
+  readonly marginTooLong: (remainingMs: number) => void;
+}
+
+/**
+ * Processes one batch: each record through the consumer's pipeline (telemetry, decoding,
+ * idempotency, retry, the handler), with bounded concurrency, FIFO groups in order, and no record
+ * started within `marginMs` of the deadline. Then sets the visibility of failed records and
+ * answers with them. `remainingMs()` is the invocation's time left.
+ */
+export async function processBatch<Body>(
+  setup: BatchSetup<Body>,
+  records: readonly SqsRecord[],
+  remainingMs: () => number,
+): Promise<SqsBatchResponse> {
+  const { clock, backoff, random, maxAttempts, report } = setup;
+  const startMs = remainingMs();
+  // A margin as long as the whole invocation would start nothing and release every record at
+  // once, in a loop: keep half the time instead, and say so.
+  let marginMs = setup.marginMs;
+  if (startMs <= marginMs) {
+    marginMs = Math.floor(startMs / 2);
+    setup.marginTooLong(startMs);
+  }
+  const deadline = deadlineTimers(clock, startMs, marginMs);
+  const process = pipeline(setup, deadline, startMs);
+  const receivedAt = clock.now();
+  const deliveries = records.map(
+    (record) => new RecordDelivery(record, setup.sourceOf(record.eventSourceARN), receivedAt),
+  );
+  const canStart = () => !deadline.signal.aborted && remainingMs() >= marginMs;
+
+  /** Runs one record and settles it; true when its FIFO group may go on. */
+  const run = async (delivery: RecordDelivery): Promise<boolean> => {
+    const source = delivery.source as BatchSource;
+    const processing: ProcessContext = { delivery, source: source.queueUrl, signal: deadline.signal };
+    let outcome: Outcome;
+    try {
+      outcome = await (source.traced ? source.traced(process) : process)(processing);
+    } catch (error) {
+      // A step failed outside the handler (a store outage, say): a failed attempt.
+      report(error);
+      outcome = classify(toError(error), delivery.attempt, maxAttempts, backoff, random);
+    }
+    try {
+      await settle(delivery, outcome, clock);
+    } catch (error) {
+      // The dead-letter send failed: the record comes back after the backoff, to try again.
+      report(error);
+      await delivery.retry({ delayMs: backoff.delayMs(delivery.attempt, undefined, random) });
+    }
+    return delivery.result?.status === 'succeeded';
+  };
+
+  const lanes = toLanes(deliveries);
+  let nextLane = 0;
+  const worker = async () => {
+    while (nextLane < lanes.length) {
+      const lane = lanes[nextLane++] as RecordDelivery[];
+      for (const delivery of lane) {
+        if (!canStart()) return;
+        // The first failure in a FIFO group holds back the rest of the group.
+        if (!(await run(delivery))) break;
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(setup.concurrency, lanes.length) }, worker));
+  } finally {
+    deadline.clear();
+  }
+  // Records not started (out of time, or behind a failure in their FIFO group) come back at once.
+  for (const delivery of deliveries) if (!delivery.result) delivery.release();
+  await changeVisibilities(deliveries, report);
+  return {
+    batchItemFailures: deliveries
+      .filter((delivery) => delivery.result?.status !== 'succeeded')
+      .map((delivery) => ({ itemIdentifier: delivery.record.messageId })),
+  };
+}
+
+interface Deadline {
+  /** Aborts once `marginMs` remain: no record starts after, and handlers are asked to stop. */
+  readonly signal: AbortSignal;
+  /** Rejects once `marginMs / 2` remain: handlers still running are given up. */
+  readonly givenUp: Promise<never>;
+  clear(): void;
+}
+
+function deadlineTimers(clock: Clock, remainingMs: number, marginMs: number): Deadline {
+  const stop = new AbortController();
+  let giveUp: (error: Error) => void = () => undefined;
+  const givenUp = new Promise<never>((_, reject) => {
+    giveUp = reject;
+  });
+  givenUp.catch(() => undefined);
+  // No deadline (a context without one, in a local test): no timers.
+  if (!Number.isFinite(remainingMs)) return { signal: stop.signal, givenUp, clear: () => undefined };
+  const timers = [
+    clock.setTimeout(
+      () => stop.abort(new Error(`The Lambda invocation times out in ${marginMs} ms (timeoutMarginMs).`)),
+      remainingMs - marginMs,
+    ),
+    clock.setTimeout(
+      () =>
+        giveUp(
+          new RetryLaterError(
+            `Handler still running ${Math.ceil(marginMs / 2)} ms before the Lambda timeout: given up, and retried at once. Stop work when its signal aborts.`,
+            { delayMs: 0 },
+          ),
+        ),
+      remainingMs - marginMs / 2,
+    ),
+  ];
+  return {
+    signal: stop.signal,
+    givenUp,
+    clear: () => {
+      for (const timer of timers) clock.clearTimeout(timer);
+    },
+  };
+}
+
+/** The pipeline for one invocation, the handler given up when the deadline says so. */
+function pipeline<Body>(setup: BatchSetup<Body>, deadline: Deadline, remainingMs: number): Process {
+  const { handler, idempotency, backoff, clock, report } = setup;
+  const callHandler: Process = async (processing) => {
+    const running = (async () =>
+      handler(processing.message as Message<Body>, {
+        attempt: processing.delivery.attempt,
+        signal: deadline.signal,
+      }))();
+    // A given-up handler fails its attempt (so the idempotency step releases its lease) but keeps
+    // running until Lambda freezes the process; its result, if any, is ignored.
+    return { status: 'ack', result: await Promise.race([running, deadline.givenUp]) };
+  };
+  const steps: Step[] = [setup.decode];
+  if (idempotency) {
+    // Leases are not renewed in Lambda: by default one lasts as long as the invocation may.
+    const leaseMs = setup.leaseFixed || !Number.isFinite(remainingMs) ? idempotency.leaseMs : Math.max(1, remainingMs);
+    const environment = { clock, pollDelayMs: (attempt: number) => Math.max(1, backoff.bounds(attempt).maxMs), report };
+    steps.push(idempotencyStep({ ...idempotency, leaseMs }, environment));
+  }
+  steps.push(setup.retry);
+  return compose(steps, callHandler);
+}
+
+function settle(delivery: RecordDelivery, outcome: Outcome, clock: Clock): Promise<void> {
+  switch (outcome.status) {
+    case 'ack':
+      return delivery.ack();
+    case 'retry':
+      return delivery.retry({ delayMs: outcome.delayMs });
+    case 'dead-letter': {
+      const failure: FailureMetadata = {
+        reason: outcome.reason,
+        errorName: outcome.error.name,
+        errorMessage: outcome.error.message,
+        attempts: delivery.attempt,
+        firstAttemptAt: delivery.firstReceivedAt,
+        failedAt: clock.now(),
+        source: delivery.source.queueUrl,
+        ...('issues' in outcome.error ? { issues: outcome.error.issues as FailureMetadata['issues'] } : {}),
+      };
+      return delivery.deadLetter(failure);
+    }
+  }
+}
+
+/** Lanes of records run one after another: one per record, or on a FIFO queue one per message group. */
+function toLanes(deliveries: readonly RecordDelivery[]): RecordDelivery[][] {
+  const lanes: RecordDelivery[][] = [];
+  const groups = new Map<string, RecordDelivery[]>();
+  for (const delivery of deliveries) {
+    const group = isFifoArn(delivery.record.eventSourceARN) ? delivery.record.attributes.MessageGroupId : undefined;
+    if (group === undefined) {
+      lanes.push([delivery]);
+      continue;
+    }
+    let lane = groups.get(group);
+    if (!lane) {
+      lane = [];
+      groups.set(group, lane);
+      lanes.push(lane);
+    }
+    lane.push(delivery);
+  }
+  return lanes;
+}
+
+/** Sets the visibility of every failed record that asks for it, per queue, in batch calls. */
+async function changeVisibilities(deliveries: readonly RecordDelivery[], report: (error: unknown) => void) {
+  const byQueue = new Map<RecordSource, { receiptHandle: string; timeoutMs: number }[]>();
+  for (const delivery of deliveries) {
+    const result = delivery.result;
+    if (result?.status !== 'failed' || result.visibilityMs === undefined) continue;
+    const changes = byQueue.get(delivery.source) ?? [];
+    changes.push({ receiptHandle: delivery.record.receiptHandle, timeoutMs: result.visibilityMs });
+    byQueue.set(delivery.source, changes);
+  }
+  await Promise.all(
+    [...byQueue].map(async ([source, changes]) => {
+      const errors = await source.sqs.changeVisibility(source.queueUrl, source.region, changes);
+      // One failed call fails all its entries with the same error: report it once.
+      for (const error of new Set(errors)) if (error) report(error);
+    }),
+  );
+}
