@@ -129,6 +129,10 @@ interface InFlight {
   handled: boolean;
 }
 
+/** Fewest and most full receives in a row that wake a parked poller. */
+const MIN_WAKE_AFTER_FULL = 2;
+const MAX_WAKE_AFTER_FULL = 64;
+
 const defaultOnError = (error: Error) =>
   console.error(`[missive] ${error.message}${error.cause instanceof Error ? ` (cause: ${error.cause.message})` : ''}`);
 
@@ -405,9 +409,13 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
 
   // Pollers beyond the first park while receives come back short: the queue is drained, and
   // more pollers would only add empty receives (SQS bills those too). A poller whose receives
-  // come back full twice running has a backlog it cannot keep up with, and wakes one parked
-  // poller; so pollers ramp up while a backlog lasts. The extra pollers do not long-poll.
+  // come back full several times running (`wakeAfterFull`) may have a backlog it cannot keep up
+  // with, and wakes one parked poller; so pollers ramp up while a backlog lasts. The extra
+  // pollers do not long-poll. Full receives alone can mislead (a producer sending batches of ten
+  // fills every receive on an idle queue), so the run needed adapts: it doubles each time a
+  // woken poller finds nothing and halves each time one comes back full.
   let backlog = true;
+  let wakeAfterFull = MIN_WAKE_AFTER_FULL;
   const parked: (() => void)[] = [];
   const wakeParked = (count: number) => {
     for (const wake of parked.splice(0, count)) wake();
@@ -452,9 +460,16 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       }
       reserved -= wanted;
       backlog = deliveries.length >= wanted;
+      if (index > 0) {
+        // A woken poller that found nothing was woken too soon: wait for longer runs next time.
+        if (deliveries.length === 0) wakeAfterFull = Math.min(MAX_WAKE_AFTER_FULL, wakeAfterFull * 2);
+        else if (backlog) wakeAfterFull = Math.max(MIN_WAKE_AFTER_FULL, wakeAfterFull / 2);
+      }
       fullStreak = backlog ? fullStreak + 1 : 0;
-      // Two full receives in a row: messages arrive faster than this poller takes them.
-      if (fullStreak >= 2) wakeParked(1);
+      if (fullStreak >= wakeAfterFull) {
+        fullStreak = 0;
+        wakeParked(1);
+      }
       if (deliveries.length === 0) continue;
       const receivedAt = clock.now();
       for (const delivery of deliveries) dispatch(delivery, receivedAt);
@@ -546,6 +561,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     handlerAbort = new AbortController();
     deliveryLimit = readDeliveryLimit(pollAbort.signal);
     backlog = true;
+    wakeAfterFull = MIN_WAKE_AFTER_FULL;
     loops = Array.from({ length: pollers }, (_, index) => poll(index));
     scheduleTick();
   };

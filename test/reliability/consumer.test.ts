@@ -432,6 +432,41 @@ describe('consumer', () => {
     expect(mostOpen).toBe(1);
   });
 
+  it('is not fooled into waking pollers by batches that each fill one receive', async () => {
+    const { queue, send } = setup();
+    let empty = 0;
+    const counting: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: async (options) => {
+        const deliveries = await queue.receive(options);
+        if (deliveries.length === 0) empty++;
+        return deliveries;
+      },
+    };
+    const consumer = createConsumer<number>({
+      transport: counting,
+      clock,
+      concurrency: 50,
+      waitTimeMs: 20_000,
+      handler: () => undefined,
+    });
+    running.push(consumer);
+    consumer.start();
+    await clock.advance(10);
+    const startupEmpties = empty;
+    // A producer sending batches of ten every 100 ms: each batch fills one receive of the first
+    // poller, yet there is never a backlog for a second poller to find.
+    for (let batch = 0; batch < 100; batch++) {
+      await send(Array.from({ length: 10 }, (_, i) => batch * 10 + i));
+      await clock.advance(100);
+    }
+    await clock.advanceUntil(() => consumer.stats().acked === 1_000);
+    // Each misled wake costs one empty receive, and each doubles the run of full receives needed
+    // for the next: a handful in all, not one per batch.
+    expect(empty - startupEmpties).toBeLessThanOrEqual(6);
+  });
+
   it('starts the next handler while an ack is still in flight, holding at most twice the concurrency', async () => {
     const { queue, send } = setup();
     await send(Array.from({ length: 30 }, (_, i) => i));
