@@ -56,12 +56,13 @@ export async function processBatch<Body>(
     marginMs = Math.floor(startMs / 2);
     setup.marginTooLong(startMs);
   }
-  const deadline = deadlineTimers(clock, startMs, marginMs);
-  const process = pipeline(setup, deadline, startMs);
   const receivedAt = clock.now();
+  // Before the timers: a record that cannot be read rejects the invocation without leaving them set.
   const deliveries = records.map(
     (record) => new RecordDelivery(record, setup.sourceOf(record.eventSourceARN), receivedAt),
   );
+  const deadline = deadlineTimers(clock, startMs, marginMs);
+  const process = pipeline(setup, deadline, startMs);
   const canStart = () => !deadline.signal.aborted && remainingMs() >= marginMs;
 
   /** Runs one record and settles it; true when its FIFO group may go on. */
@@ -99,7 +100,12 @@ export async function processBatch<Body>(
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(setup.concurrency, lanes.length) }, worker));
+    // A store call or dead-letter send that hangs must not take the response past the timeout:
+    // at a quarter of the margin, whatever is still unsettled is reported failed.
+    await Promise.race([
+      Promise.all(Array.from({ length: Math.min(setup.concurrency, lanes.length) }, worker)),
+      deadline.cutOff,
+    ]);
   } finally {
     deadline.clear();
   }
@@ -118,6 +124,8 @@ interface Deadline {
   readonly signal: AbortSignal;
   /** Rejects once `marginMs / 2` remain: handlers still running are given up. */
   readonly givenUp: Promise<never>;
+  /** Resolves once `marginMs / 4` remain: the batch answers with what has settled. */
+  readonly cutOff: Promise<void>;
   clear(): void;
 }
 
@@ -128,8 +136,12 @@ function deadlineTimers(clock: Clock, remainingMs: number, marginMs: number): De
     giveUp = reject;
   });
   givenUp.catch(() => undefined);
+  let cut: () => void = () => undefined;
+  const cutOff = new Promise<void>((resolve) => {
+    cut = resolve;
+  });
   // No deadline (a context without one, in a local test): no timers.
-  if (!Number.isFinite(remainingMs)) return { signal: stop.signal, givenUp, clear: () => undefined };
+  if (!Number.isFinite(remainingMs)) return { signal: stop.signal, givenUp, cutOff, clear: () => undefined };
   const timers = [
     clock.setTimeout(
       () => stop.abort(new Error(`The Lambda invocation times out in ${marginMs} ms (timeoutMarginMs).`)),
@@ -145,10 +157,12 @@ function deadlineTimers(clock: Clock, remainingMs: number, marginMs: number): De
         ),
       remainingMs - marginMs / 2,
     ),
+    clock.setTimeout(cut, remainingMs - marginMs / 4),
   ];
   return {
     signal: stop.signal,
     givenUp,
+    cutOff,
     clear: () => {
       for (const timer of timers) clock.clearTimeout(timer);
     },
@@ -164,9 +178,14 @@ function pipeline<Body>(setup: BatchSetup<Body>, deadline: Deadline, remainingMs
         attempt: processing.delivery.attempt,
         signal: deadline.signal,
       }))();
-    // A given-up handler fails its attempt (so the idempotency step releases its lease) but keeps
-    // running until Lambda freezes the process; its result, if any, is ignored.
-    return { status: 'ack', result: await Promise.race([running, deadline.givenUp]) };
+    // A given-up handler is retried at once (so the idempotency step releases its lease) but keeps
+    // running until Lambda freezes the process; its result, if any, is ignored. An outcome, not a
+    // throw: the retry step would count the cut-short run as a failed attempt, and dead-letter it
+    // on its last attempt while it is still running.
+    return Promise.race<Outcome>([
+      running.then((result) => ({ status: 'ack', result })),
+      deadline.givenUp.catch((error: Error) => ({ status: 'retry', delayMs: 0, error })),
+    ]);
   };
   const steps: Step[] = [setup.decode];
   if (idempotency) {

@@ -64,7 +64,8 @@ export class RecordDelivery implements Delivery {
 
   /** Reports the record failed without processing it, visible again at once. */
   release(): void {
-    this.#settle({ status: 'failed', visibilityMs: 0 });
+    // Also when a dead-letter send is still under way: the batch answers without waiting for it.
+    this.#result ??= { status: 'failed', visibilityMs: 0 };
   }
 
   async deadLetter(failure: FailureMetadata): Promise<void> {

@@ -36,8 +36,9 @@ export interface SqsHandlerOptions<Body> {
    * Time kept back at the end of an invocation, in milliseconds. Default 1 000; 0 to 900 000.
    * Once less than this remains, no record starts (those left are reported failed, visible
    * again at once) and running handlers' `signal` aborts; at half of it, handlers still running
-   * are given up (reported failed, their idempotency leases released), leaving the other half
-   * for the visibility changes and the response. An invocation that starts with less time than
+   * are given up (reported failed, their idempotency leases released), and at a quarter of it
+   * the batch answers with whatever is still unsettled (a hung store call or dead-letter send)
+   * reported failed, leaving that quarter for the visibility changes and the response. An invocation that starts with less time than
    * this keeps half of its time back instead, and `onError` is told once.
    */
   readonly timeoutMarginMs?: number;

@@ -494,7 +494,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       if (lease && lease.expiresAt - now <= lease.leaseMs / 2) {
         lease.expiresAt = now + lease.leaseMs;
         attempt(async () => {
-          if (!(await lease.renew()))
+          // A renewal answered after the handler finished (and completed the key) lost nothing.
+          if (!(await lease.renew()) && entry.context.lease === lease)
             report(new Error('An idempotency lease was lost before its handler finished; see LeaseLapsedError.'));
         }).catch(report);
       }

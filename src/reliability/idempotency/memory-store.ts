@@ -44,7 +44,11 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
 
   const sweep = (now: number) => {
     for (const [key, entry] of entries) {
-      if (entry.expiresAt > now && entries.size <= maxKeys) break;
+      const live = entry.expiresAt > now;
+      if (live && entries.size <= maxKeys) break;
+      // Over maxKeys, forget the oldest completed keys but never a lease still held: that would
+      // hand the key to a second worker while the first still runs.
+      if (live && !entry.completed) continue;
       entries.delete(key);
     }
   };

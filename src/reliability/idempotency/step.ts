@@ -1,5 +1,10 @@
 import { type Clock, sleep } from '../../clock.ts';
-import { DuplicateInProgressError, IdempotencyConflictError, LeaseLapsedError } from '../../errors.ts';
+import {
+  ConfigurationError,
+  DuplicateInProgressError,
+  IdempotencyConflictError,
+  LeaseLapsedError,
+} from '../../errors.ts';
 import { FailureReason } from '../../failure.ts';
 import type { Message } from '../../message.ts';
 import { functionOption, integerOption, requiredOption } from '../../options.ts';
@@ -145,6 +150,19 @@ export function idempotencyStep(
 
   return (next) => async (context) => {
     const key = keyOf(context.message as Message<unknown>);
+    // A missing key would be stored as "undefined" (or "" ): every such message would share it,
+    // and all but the first be acked as duplicates or dead-lettered as conflicts.
+    if (typeof key !== 'string' || key === '') {
+      return {
+        status: 'dead-letter',
+        reason: FailureReason.Unrecoverable,
+        error: new ConfigurationError(
+          'idempotency.key',
+          key,
+          `a non-empty string for every message; message ${context.delivery.envelope.id} has none. Fix the key function, or give the message an idempotencyKey`,
+        ),
+      };
+    }
     const fingerprint = fingerprintOf?.(context);
     const options = fingerprint === undefined ? { leaseMs } : { leaseMs, fingerprint };
     let begun = await store.begin(key, options);
