@@ -30,6 +30,7 @@ export const ErrorCode = {
   IdempotencyConflict: 'MISSIVE_IDEMPOTENCY_CONFLICT',
   ResultNotCached: 'MISSIVE_RESULT_NOT_CACHED',
   IdempotencyTableNotFound: 'MISSIVE_IDEMPOTENCY_TABLE_NOT_FOUND',
+  IdempotencyStore: 'MISSIVE_IDEMPOTENCY_STORE',
 } as const;
 
 /** One of {@link ErrorCode}'s values. */
@@ -327,8 +328,9 @@ export class IdempotencyConflictError extends MissiveError {
   constructor(key: string, storedFingerprint: string, fingerprint: string) {
     super(
       ErrorCode.IdempotencyConflict,
-      `Idempotency key ${key} was already used for a different payload (fingerprint ${storedFingerprint}, ` +
-        `this message ${fingerprint}); the message was dead-lettered without running the handler. ` +
+      // The fingerprints stay out of the message (a custom one may hold payload fields): see the properties.
+      `Idempotency key ${key} was already used for a different payload (another fingerprint); ` +
+        'the message was dead-lettered without running the handler. ' +
         'Use a key unique per payload (derive it from what makes the work unique).',
     );
     this.key = key;
@@ -341,7 +343,7 @@ export class IdempotencyConflictError extends MissiveError {
  * A handler's result was not stored with its idempotency key, because it is larger than
  * `idempotency.maxResultBytes` once JSON-encoded, or cannot be JSON-encoded at all. The key is
  * still marked done, so duplicates are acked without running the handler, but they get no
- * result. Reported through the consumer's `onError`, once per consumer.
+ * result. Reported through the consumer's `onError`, once per consumer (once per invocation in Lambda).
  *
  * @example
  * ```ts
@@ -400,6 +402,40 @@ export class IdempotencyTableNotFoundError extends MissiveError {
     );
     this.tableName = tableName;
     this.region = region;
+  }
+}
+
+/** A call of the {@link IdempotencyStore} contract. */
+export type IdempotencyStoreOperation = 'begin' | 'complete' | 'release' | 'renew';
+
+/**
+ * The idempotency store failed a call (unreachable, throttled, access denied): the store's own
+ * error is the `cause`. Nothing was recorded as done; a failed `begin` or `complete` fails the
+ * attempt, so the message is retried with backoff.
+ *
+ * @example
+ * ```ts
+ * onError: (error) => {
+ *   if (isMissiveErrorCode(error, ErrorCode.IdempotencyStore)) alarm(error.operation, error.cause);
+ * }
+ * ```
+ */
+export class IdempotencyStoreError extends MissiveError {
+  readonly key: string;
+  readonly operation: IdempotencyStoreOperation;
+
+  constructor(operation: IdempotencyStoreOperation, key: string, cause: unknown) {
+    super(
+      ErrorCode.IdempotencyStore,
+      `The idempotency store failed to ${operation} key ${key}: ${messageOf(cause)}. ` +
+        (operation === 'begin' || operation === 'complete'
+          ? 'The message is retried and nothing was recorded as done. '
+          : 'The lease lapses by itself. ') +
+        "Check the store's connection, credentials and capacity.",
+      { cause },
+    );
+    this.key = key;
+    this.operation = operation;
   }
 }
 

@@ -15,6 +15,8 @@ export {
   ErrorCode,
   HttpStatusError,
   IdempotencyConflictError,
+  IdempotencyStoreError,
+  type IdempotencyStoreOperation,
   IdempotencyTableNotFoundError,
   InvalidMessageError,
   isMissiveError,

@@ -1,5 +1,5 @@
 import type { Envelope } from 'missive';
-import { ManualClock, readFailureHeaders } from 'missive';
+import { ManualClock } from 'missive';
 import { sqsHandler } from 'missive/lambda';
 import { describe, expect, it } from 'vitest';
 
@@ -39,7 +39,6 @@ describe('a handler given up at the timeout on its last attempt', () => {
     );
     await clock.advance(9_100);
     const { batchItemFailures } = await response;
-    console.log({ batchItemFailures, failure: letters[0] && readFailureHeaders(letters[0].headers) });
     expect(batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     expect(letters).toEqual([]);
   });

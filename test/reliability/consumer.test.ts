@@ -265,7 +265,9 @@ describe('consumer', () => {
     expect(handled).toEqual([]);
     outage = false;
     await clock.advanceUntil(() => handled.length === 1);
-    expect(errors).toEqual(['store unreachable']);
+    expect(errors).toEqual([
+      expect.stringMatching(/^The idempotency store failed to begin key .*: store unreachable\./),
+    ]);
   });
 
   it('dead-letters a message whose idempotency store keeps failing, once attempts run out', async () => {
@@ -276,11 +278,14 @@ describe('consumer', () => {
     await send([1]);
     const consumer = start(() => undefined);
     await clock.advanceUntil(() => consumer.stats().deadLettered === 1);
-    expect(errors).toEqual(['store unreachable', 'store unreachable', 'store unreachable']);
+    expect(errors).toHaveLength(3);
+    for (const error of errors)
+      expect(error).toMatch(/^The idempotency store failed to begin key .*: store unreachable\./);
     const [dead] = await dlq.receive({ maxMessages: 1, waitTimeMs: 0 });
     expect(readFailureHeaders(dead?.envelope.headers ?? {})).toMatchObject({
       reason: 'attempts-exhausted',
-      errorMessage: 'store unreachable',
+      errorName: 'IdempotencyStoreError',
+      errorMessage: expect.stringMatching(/^The idempotency store failed to begin key .*: store unreachable\./),
       attempts: 3,
     });
   });

@@ -37,15 +37,15 @@ describe('an idempotency key function that returns no key', () => {
       );
       await consumer.stop();
       const [dead] = await dlq.receive({ maxMessages: 1, waitTimeMs: 0 });
-      // Shows what actually happened before the assertion fails.
-      console.log({
-        fingerprint,
-        handled,
-        stats: consumer.stats(),
-        dead: dead && readFailureHeaders(dead.envelope.headers)?.errorMessage,
-      });
       expect(handled).toEqual([]);
       expect(consumer.stats().deadLettered).toBe(2);
+      expect(readFailureHeaders(dead?.envelope.headers ?? {})).toMatchObject({
+        reason: 'unrecoverable',
+        errorName: 'ConfigurationError',
+        errorMessage: expect.stringMatching(
+          /^Invalid option idempotency\.key: undefined\. Expected a non-empty string/,
+        ),
+      });
     });
   }
 });

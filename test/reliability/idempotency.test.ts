@@ -279,7 +279,11 @@ describe('idempotency results', () => {
     expect(runsAt).toHaveLength(2);
     // Retried after the 100 ms backoff, not after the 10 s lease.
     expect((runsAt[1] as number) - (runsAt[0] as number)).toBeLessThan(10_000);
-    expect(errors.map((error) => error.message)).toEqual(['store unreachable']);
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringMatching(
+        /^The idempotency store failed to complete key .*: store unreachable\. The message is retried/,
+      ),
+    ]);
   });
 });
 

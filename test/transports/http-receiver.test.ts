@@ -355,7 +355,12 @@ describe('webhook receiver over node:http', () => {
     expect(response).toMatchObject({ status: 500, json: { error: 'receiver-failed' } });
     expect(response.headers.get('retry-after')).toBe('30');
     expect(response.text).not.toContain('store unreachable');
-    expect(errors.map((error) => error.message)).toEqual(['store unreachable']);
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringMatching(
+        /^The idempotency store failed to begin key .*: store unreachable\. The message is retried/,
+      ),
+    ]);
+    expect(errors[0]?.cause).toMatchObject({ message: 'store unreachable' });
     expect(messages).toHaveLength(0);
   });
 

@@ -3,6 +3,9 @@ import {
   ConfigurationError,
   DuplicateInProgressError,
   IdempotencyConflictError,
+  IdempotencyStoreError,
+  type IdempotencyStoreOperation,
+  isMissiveError,
   LeaseLapsedError,
 } from '../../errors.ts';
 import { FailureReason } from '../../failure.ts';
@@ -121,7 +124,8 @@ export function idempotencyStep(
   resolved: ResolvedIdempotency,
   { clock, pollDelayMs, report }: IdempotencyEnvironment,
 ): Step {
-  const { store, keyOf, leaseMs, fingerprintOf, maxResultBytes, waitTimeoutMs } = resolved;
+  const { keyOf, leaseMs, fingerprintOf, maxResultBytes, waitTimeoutMs } = resolved;
+  const store = explainedFailures(resolved.store);
   let resultReported = false;
   const notCached = (error: Error) => {
     if (resultReported) return;
@@ -206,5 +210,21 @@ export function idempotencyStep(
     }
     if (!completed) report(new LeaseLapsedError(key, leaseMs));
     return outcome;
+  };
+}
+
+/**
+ * `store` with its failures wrapped in {@link IdempotencyStoreError}, which names the call and the
+ * key (a client's own "Connection is closed." names neither). Missive's own errors pass as they are.
+ */
+function explainedFailures(store: IdempotencyStore): IdempotencyStore {
+  const explain = (operation: IdempotencyStoreOperation, key: string) => (error: unknown) => {
+    throw isMissiveError(error) ? error : new IdempotencyStoreError(operation, key, error);
+  };
+  return {
+    begin: (key, options) => store.begin(key, options).catch(explain('begin', key)),
+    complete: (key, token, result) => store.complete(key, token, result).catch(explain('complete', key)),
+    release: (key, token) => store.release(key, token).catch(explain('release', key)),
+    renew: (key, token, ms) => store.renew(key, token, ms).catch(explain('renew', key)),
   };
 }
