@@ -162,7 +162,8 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
       sendOptions.signal?.throwIfAborted();
       if (schema) await check(body);
       const message = envelope(body, sendOptions);
-      const sending = deliver([message], sendOptions.signal).then(([result]) => {
+      const sending = deliver([message], sendOptions.signal).then((results) => {
+        const result = results[0];
         if (result?.status === 'failed') throw result.error;
         return { id: message.id };
       });
@@ -227,6 +228,28 @@ async function sendWithRetries(
   envelopes: OutgoingEnvelope[],
   plan: RetryPlan,
 ): Promise<BatchItemResult[]> {
+  // The common case without the retry machinery: one call, every envelope accepted.
+  const first = await callSender(transport, envelopes, plan.signal);
+  let accepted = 0;
+  while (accepted < first.length && (first[accepted] as SendOutcome).status === 'accepted') accepted++;
+  if (accepted === envelopes.length) {
+    const sent: BatchItemResult[] = new Array(accepted);
+    for (let i = 0; i < accepted; i++) {
+      sent[i] = { status: 'sent', id: (envelopes[i] as OutgoingEnvelope).id };
+      plan.budget?.recordSuccess();
+    }
+    return sent;
+  }
+  return settleAndRetry(transport, envelopes, plan, first);
+}
+
+/** The rest of {@link sendWithRetries}, once the first attempt's `outcomes` are in. */
+async function settleAndRetry(
+  transport: Sender,
+  envelopes: OutgoingEnvelope[],
+  plan: RetryPlan,
+  firstOutcomes: SendOutcome[],
+): Promise<BatchItemResult[]> {
   const results: BatchItemResult[] = new Array(envelopes.length);
   let remaining = envelopes.map((envelope, index) => ({ envelope, index }));
   let lastError: Error | undefined;
@@ -234,14 +257,16 @@ async function sendWithRetries(
   /** The longest wait the destination asked for in the last attempt (Retry-After), in milliseconds. */
   let askedDelayMs = 0;
 
-  const attemptOnce = async () => {
+  const attemptOnce = async (given?: SendOutcome[]) => {
     attempt++;
     askedDelayMs = 0;
-    const outcomes = await callSender(
-      transport,
-      remaining.map((r) => r.envelope),
-      plan.signal,
-    );
+    const outcomes =
+      given ??
+      (await callSender(
+        transport,
+        remaining.map((r) => r.envelope),
+        plan.signal,
+      ));
     const retryable: typeof remaining = [];
     for (let i = 0; i < remaining.length; i++) {
       const { envelope, index } = remaining[i] as (typeof remaining)[number];
@@ -271,7 +296,7 @@ async function sendWithRetries(
   };
 
   try {
-    await attemptOnce();
+    await attemptOnce(firstOutcomes);
     return results;
   } catch (error) {
     if (!(error instanceof StillRetryable)) throw error;

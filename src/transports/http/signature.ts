@@ -41,8 +41,8 @@ export function secretKey(secret: string | Uint8Array, option = 'secret'): Buffe
  */
 export function sign(key: Buffer | KeyObject, id: string, timestampSeconds: number, body: string | Uint8Array): string {
   const hmac = createHmac('sha256', key);
-  hmac.update(`${id}.${timestampSeconds}.`);
-  hmac.update(body);
+  if (typeof body === 'string') hmac.update(`${id}.${timestampSeconds}.${body}`);
+  else hmac.update(`${id}.${timestampSeconds}.`).update(body);
   return `v1,${hmac.digest('base64')}`;
 }
 

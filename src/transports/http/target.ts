@@ -154,7 +154,10 @@ export class WebhookTarget implements Sender {
 
   /** POSTs each envelope; outcomes follow the endpoint's status codes (see the class docs). */
   send(envelopes: readonly OutgoingEnvelope[], options?: { signal?: AbortSignal }): Promise<SendOutcome[]> {
-    return Promise.all(envelopes.map((envelope) => this.#deliver(envelope, options?.signal)));
+    const signal = options?.signal;
+    // One envelope (a producer's single send) is the common case: skip Promise.all.
+    if (envelopes.length === 1) return this.#deliver(envelopes[0] as OutgoingEnvelope, signal).then((o) => [o]);
+    return Promise.all(envelopes.map((envelope) => this.#deliver(envelope, signal)));
   }
 
   /** Closes the kept-alive connections. */
