@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import { RetryLaterError, toError } from '../errors.ts';
 import type { FailureMetadata } from '../failure.ts';
 import type { Message } from '../message.ts';
@@ -111,7 +111,9 @@ export async function processBatch<Body>(
   }
   // Records not started (out of time, or behind a failure in their FIFO group) come back at once.
   for (const delivery of deliveries) if (!delivery.result) delivery.release();
-  await changeVisibilities(deliveries, report);
+  // Visibility changes are best effort (a record whose change is lost comes back after the
+  // queue's visibility timeout instead): they must not hold the response past the timeout either.
+  await withinMs(clock, remainingMs() - marginMs / 8, changeVisibilities(deliveries, report));
   return {
     batchItemFailures: deliveries
       .filter((delivery) => delivery.result?.status !== 'succeeded')
@@ -258,4 +260,18 @@ async function changeVisibilities(deliveries: readonly RecordDelivery[], report:
       for (const error of new Set(errors)) if (error) report(error);
     }),
   );
+}
+
+/** Waits for `work`, or `ms` (when finite), whichever comes first. */
+async function withinMs(clock: Clock, ms: number, work: Promise<void>): Promise<void> {
+  if (!Number.isFinite(ms)) return work;
+  let timer: TimerHandle | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = clock.setTimeout(resolve, Math.max(0, ms));
+  });
+  try {
+    await Promise.race([work, expired]);
+  } finally {
+    clock.clearTimeout(timer as TimerHandle);
+  }
 }

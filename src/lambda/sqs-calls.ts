@@ -85,8 +85,10 @@ export class LambdaSqs {
     const chunks: VisibilityChange[][] = [];
     for (let i = 0; i < changes.length; i += SqsLimits.maxBatchEntries)
       chunks.push(changes.slice(i, i + SqsLimits.maxBatchEntries));
-    const results = await Promise.all(
-      chunks.map(async (chunk): Promise<(Error | undefined)[]> => {
+    const results = await mapConcurrently(
+      chunks,
+      MAX_CALLS_IN_FLIGHT,
+      async (chunk): Promise<(Error | undefined)[]> => {
         try {
           const output = await client.send(
             new command({
@@ -111,7 +113,7 @@ export class LambdaSqs {
           const failure = sdkFailure(error, queueUrl, 'ChangeMessageVisibility');
           return chunk.map(() => failure);
         }
-      }),
+      },
     );
     return results.flat();
   }
@@ -141,4 +143,21 @@ function sdkFailure(error: unknown, queueUrl: string, action: string): Transport
     retryable,
     error,
   );
+}
+
+/** Most `ChangeMessageVisibilityBatch` calls in flight at once: a 10,000-record batch makes 1,000. */
+const MAX_CALLS_IN_FLIGHT = 16;
+
+/** `items` mapped by `map`, in order, with at most `limit` calls running at once. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

@@ -1,6 +1,8 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type IdempotencyStore, ManualClock, memoryIdempotencyStore } from 'missive';
 import { sqsHandler } from 'missive/lambda';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqsQueue, sqsClient } from '../helpers/sqs.ts';
 
 const ARN = 'arn:aws:sqs:us-east-1:000000000000:jobs';
 
@@ -15,16 +17,18 @@ function record(id: string, arn = ARN) {
   };
 }
 
-/** An SQSClient stand-in: records the commands, answers success. */
-function stubClient() {
-  const sent: unknown[] = [];
-  const client = {
-    send: async (command: { input: unknown }) => {
-      sent.push(command.input);
-      return {};
-    },
-  };
-  return { client: client as never, sent };
+const clients: SQSClient[] = [];
+
+afterAll(() => {
+  for (const client of clients) client.destroy();
+});
+
+/** A real SQSClient on fauxqs, and a queue of its own (the records' receipt handles are made up). */
+async function realSqs() {
+  const client = sqsClient();
+  clients.push(client);
+  const { queueUrl } = await createSqsQueue(client);
+  return { client, queueUrl };
 }
 
 /** Resolves to 'pending' when `promise` has not settled after a few turns of the event loop. */
@@ -47,9 +51,11 @@ describe('sqsHandler deadline', () => {
     // A store whose network call never comes back (a blackholed connection; the SDK has no
     // request timeout by default).
     const hanging: IdempotencyStore = { ...memory, begin: () => new Promise(() => undefined) };
-    const { client } = stubClient();
+    const { client, queueUrl } = await realSqs();
     const handler = sqsHandler(() => undefined, {
       client,
+      queueUrl,
+      onError: () => undefined,
       clock,
       timeoutMarginMs: 2_000,
       idempotency: { store: hanging },
@@ -67,13 +73,15 @@ describe('sqsHandler deadline', () => {
   it('answers before the Lambda timeout even when a dead-letter send hangs', async () => {
     const clock = new ManualClock();
     const deadline = clock.now() + 10_000;
-    const { client } = stubClient();
+    const { client, queueUrl } = await realSqs();
     const handler = sqsHandler(
       () => {
         throw new Error('fails');
       },
       {
         client,
+        queueUrl,
+        onError: () => undefined,
         clock,
         timeoutMarginMs: 2_000,
         retry: { maxAttempts: 1 },
@@ -84,6 +92,65 @@ describe('sqsHandler deadline', () => {
     await clock.advance(9_500);
     expect(await settled(response), 'response 500 ms before the timeout').toBe('settled');
     expect((await response).batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+  });
+
+  it('answers before the Lambda timeout even when a visibility change hangs', async () => {
+    const clock = new ManualClock();
+    const deadline = clock.now() + 10_000;
+    const { client, queueUrl } = await realSqs();
+    let stalled = false;
+    // A ChangeMessageVisibilityBatch whose connection never answers.
+    client.middlewareStack.add(
+      () => () => {
+        stalled = true;
+        return new Promise(() => undefined);
+      },
+      { step: 'initialize', name: 'blackhole' },
+    );
+    const handler = sqsHandler(
+      () => {
+        throw new Error('fails');
+      },
+      { client, queueUrl, clock, timeoutMarginMs: 2_000, onError: () => undefined },
+    );
+    const response = handler({ Records: [record('a')] }, { getRemainingTimeInMillis: () => deadline - clock.now() });
+    // Real time for the SDK's lazy import; the clock stays put until the call is in flight.
+    while (!stalled) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await settled(response), 'response while the visibility change is in flight').toBe('pending');
+    await clock.advance(9_800);
+    expect(await settled(response), 'response 200 ms before the timeout').toBe('settled');
+    expect((await response).batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+  });
+
+  it('sets the visibility of a big batch in calls of ten, at most 16 at once', async () => {
+    const { client, queueUrl } = await realSqs();
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        calls++;
+        most = Math.max(most, ++inFlight);
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize', name: 'in-flight' },
+    );
+    const handler = sqsHandler(
+      () => {
+        throw new Error('fails');
+      },
+      { client, queueUrl, concurrency: 50, onError: () => undefined },
+    );
+    const records = Array.from({ length: 400 }, (_, i) => record(`r${i}`));
+    const { batchItemFailures } = await handler({ Records: records }, { getRemainingTimeInMillis: () => 60_000 });
+    expect(batchItemFailures).toHaveLength(400);
+    expect(calls).toBe(40);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(16);
   });
 
   it('clears its deadline timers when it rejects an event', async () => {

@@ -2,14 +2,19 @@ import type { Envelope } from 'missive';
 import { ManualClock } from 'missive';
 import { sqsHandler } from 'missive/lambda';
 import { describe, expect, it } from 'vitest';
+import { createSqsQueue, sqsClient } from '../helpers/sqs.ts';
 
 describe('a handler given up at the timeout on its last attempt', () => {
   it('is reported failed (retried), not dead-lettered while it is still running', async () => {
     const clock = new ManualClock();
     const deadline = clock.now() + 10_000;
     const letters: Envelope[] = [];
+    const client = sqsClient();
+    const { queueUrl } = await createSqsQueue(client);
     const handler = sqsHandler(() => new Promise(() => undefined), {
-      client: { send: async () => ({}) } as never,
+      client,
+      queueUrl,
+      onError: () => undefined,
       clock,
       timeoutMarginMs: 2_000,
       retry: { maxAttempts: 3 },
@@ -41,5 +46,6 @@ describe('a handler given up at the timeout on its last attempt', () => {
     const { batchItemFailures } = await response;
     expect(batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     expect(letters).toEqual([]);
+    client.destroy();
   });
 });
