@@ -7,6 +7,8 @@
  *   BENCH_MESSAGES=5000 BENCH_RUNS=3 node bench/sqs.ts # fewer messages / runs
  *   BENCH_LINGER_MS=20 node bench/sqs.ts               # the transport's batchLingerMs (default 5)
  *   BENCH_STEADY_RATES=500,max BENCH_HEADLINE_RATE=max node bench/sqs.ts
+ *   BENCH_PHASES=steady BENCH_STEADY_RATES=max BENCH_STEADY_MESSAGES=1000 BENCH_HANDLER_MS=200 node bench/sqs.ts
+ *                                                      # steady-phase handlers that take 200 ms each
  *   BENCH_SRC=/tmp/proto/src node bench/sqs.ts         # measure a prototype copy of src/ (it needs a
  *                                                      # node_modules symlink to this repo's beside it)
  *   BENCH_PHASES=steady node --cpu-prof bench/sqs.ts   # profile the bench side (fauxqs runs in a child)
@@ -111,6 +113,8 @@ const BATCH_SIZE = intFromEnv('BENCH_BATCH_SIZE', 10);
 const POLLERS = Math.ceil(CONCURRENCY / BATCH_SIZE);
 /** The most messages per steady run; paced runs send at most STEADY_SECONDS worth. */
 const STEADY_MESSAGES = intFromEnv('BENCH_STEADY_MESSAGES', 10_000);
+/** How long each steady-phase handler takes, in milliseconds (slow handlers shrink batches). */
+const HANDLER_MS = intFromEnv('BENCH_HANDLER_MS', 0);
 const STEADY_SECONDS = 4;
 /** Runs at the headline rate (the median is reported); the other rates run once. */
 const STEADY_RUNS = intFromEnv('BENCH_STEADY_RUNS', 3);
@@ -899,6 +903,7 @@ async function steadyRun(rate: number | 'max'): Promise<SteadyResult> {
     handler: async (message) => {
       const n = message.body.n;
       seen[n] = (seen[n] as number) + 1;
+      if (HANDLER_MS > 0) await sleep(HANDLER_MS);
     },
   });
   const producer = createProducer<Body>({ transport });
