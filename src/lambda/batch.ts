@@ -113,6 +113,8 @@ export async function processBatch<Body>(
   for (const delivery of deliveries) if (!delivery.result) delivery.release();
   // Visibility changes are best effort (a record whose change is lost comes back after the
   // queue's visibility timeout instead): they must not hold the response past the timeout either.
+  // One still under way when the batch answers may finish once the container thaws for a later
+  // invocation; its errors are reported then.
   await withinMs(clock, remainingMs() - marginMs / 8, changeVisibilities(deliveries, report));
   return {
     batchItemFailures: deliveries

@@ -61,8 +61,8 @@ export class LambdaSqs {
   }
 
   /**
-   * Sets the visibility timeout of each entry, in `ChangeMessageVisibilityBatch` calls of ten
-   * made at once. Resolves one error (or undefined) per entry, in order; never rejects.
+   * Sets the visibility timeout of each entry, in `ChangeMessageVisibilityBatch` calls of ten,
+   * at most 16 in flight. Resolves one error (or undefined) per entry, in order; never rejects.
    */
   async changeVisibility(
     queueUrl: string,

@@ -35,7 +35,11 @@ export interface ConsumerOptions<Body> {
   /** Where messages come from: any {@link Receiver}. */
   readonly transport: Receiver;
   readonly handler: Handler<Body>;
-  /** Most handlers running at once. Default 10; 1 to 10 000. Prefetch never exceeds it. */
+  /**
+   * Most handlers running at once. Default 10; 1 to 10 000. A handler's slot is free once it returns,
+   * while its ack is still being sent; messages held in all (received, not yet settled) stay within
+   * twice this.
+   */
   readonly concurrency?: number;
   /** Most messages asked for per receive. Default 10 (SQS's maximum); 1 to 10 000. */
   readonly batchSize?: number;
@@ -236,6 +240,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const inFlight = new Set<InFlight>();
   /** Entries of `inFlight` whose handler finished and whose settlement is under way. */
   let settlingCount = 0;
+  /** Acks, retries and dead-letters under way: stop() waits for them even past its deadline. */
+  const settlements = new Set<Promise<void>>();
   const sequencer = new GroupSequencer();
   let deliveryLimit: Promise<void> = Promise.resolve();
   let running = false;
@@ -259,10 +265,14 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     }
   };
 
-  const freeSlot = () => {
+  const wakeSlotWaiters = () => {
     const waiters = slotWaiters;
     slotWaiters = [];
     for (const wake of waiters) wake();
+  };
+
+  const freeSlot = () => {
+    wakeSlotWaiters();
     if (inFlight.size === 0) {
       const drained = drainWaiters;
       drainWaiters = [];
@@ -342,13 +352,17 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     settlingCount++;
     entry.handled = true;
     freeSlot();
+    const settlement = attempt(() => settle(entry, outcome));
+    settlements.add(settlement);
     try {
-      await settle(entry, outcome);
+      await settlement;
       // A dead letter is settled for good, so the rest of its FIFO group may go on.
       return outcome.status !== 'retry';
     } catch (error) {
       report(error);
       return false;
+    } finally {
+      settlements.delete(settlement);
     }
   };
 
@@ -425,9 +439,12 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     await deliveryLimit;
     let failures = 0;
     let fullStreak = 0;
+    /** Parked until now: the next receive judges the wake. */
+    let woken = false;
     while (running) {
       if (index > 0 && !backlog) {
         await new Promise<void>((resolve) => parked.push(resolve));
+        woken = true;
         continue;
       }
       // Handlers in progress stay within the concurrency; messages held in all (settling ones
@@ -452,6 +469,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         failures = 0;
       } catch (error) {
         reserved -= wanted;
+        wakeSlotWaiters();
         report(error);
         await sleep(clock, receiveBackoff.delayMs(++failures, undefined, random), pollAbort.signal).catch(
           () => undefined,
@@ -459,9 +477,14 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
         continue;
       }
       reserved -= wanted;
+      // Slots this receive reserved but did not fill are free again: a poller waiting on them
+      // (the first one, say, while this one is about to park) must look again.
+      if (deliveries.length < wanted) wakeSlotWaiters();
       backlog = deliveries.length >= wanted;
-      if (index > 0) {
-        // A woken poller that found nothing was woken too soon: wait for longer runs next time.
+      if (woken) {
+        // The first receive after a wake tells whether the wake was right: one that found nothing
+        // came too soon, so wait for longer runs next time; one that came back full, the reverse.
+        woken = false;
         if (deliveries.length === 0) wakeAfterFull = Math.min(MAX_WAKE_AFTER_FULL, wakeAfterFull * 2);
         else if (backlog) wakeAfterFull = Math.max(MIN_WAKE_AFTER_FULL, wakeAfterFull / 2);
       }
@@ -542,6 +565,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
       released = releases.length;
       await Promise.all(releases.map((entry) => attempt(() => entry.delivery.retry({ delayMs: 0 })).catch(report)));
       releasing = false;
+      // Settlements already under way (an ack in a delete batch, say) are not released: wait for
+      // them, or a process that exits once stop() resolves loses them and the messages come back.
+      await Promise.allSettled([...settlements]);
     }
     stats.released += released;
     if (tickTimer !== undefined) clock.clearTimeout(tickTimer);

@@ -472,6 +472,36 @@ describe('consumer', () => {
     expect(empty - startupEmpties).toBeLessThanOrEqual(6);
   });
 
+  it('is not made slow to wake pollers by the empty receives of its start', async () => {
+    const { queue, send } = setup();
+    let fruitfulShortPolls = 0;
+    const counting: Receiver = {
+      source: queue.source,
+      features: queue.features,
+      receive: async (options) => {
+        const deliveries = await queue.receive(options);
+        // Only the pollers beyond the first short-poll.
+        if (options.waitTimeMs === 0 && deliveries.length > 0) fruitfulShortPolls++;
+        return deliveries;
+      },
+    };
+    const consumer = createConsumer<number>({
+      transport: counting,
+      clock,
+      concurrency: 50,
+      waitTimeMs: 20_000,
+      handler: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 1_000)),
+    });
+    running.push(consumer);
+    consumer.start();
+    // Started on an empty queue: every extra poller's first receive comes back empty.
+    await clock.advance(10);
+    // Then a backlog of ten full receives: a second poller joins after two of them.
+    await send(Array.from({ length: 100 }, (_, i) => i));
+    await clock.advanceUntil(() => consumer.stats().acked === 100);
+    expect(fruitfulShortPolls).toBeGreaterThan(0);
+  });
+
   it('starts the next handler while an ack is still in flight, holding at most twice the concurrency', async () => {
     const { queue, send } = setup();
     await send(Array.from({ length: 30 }, (_, i) => i));

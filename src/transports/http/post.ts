@@ -12,12 +12,15 @@ import { toError } from '../../errors.ts';
 /** Longest excerpt of a failure's body kept, in characters. */
 export const MAX_EXCERPT_CHARS = 256;
 
+/** Most bytes of a 2xx body read (and dropped) to keep the connection; past it, the connection is dropped. */
+const MAX_DRAIN_BYTES = 128 * 1024;
+
 /** What an endpoint answered. */
 export interface PostResponse {
   readonly status: number;
   /** The `Retry-After` header, if any. */
   readonly retryAfter: string | undefined;
-  /** The first characters of the body of a non-2xx answer (empty for 2xx), at most {@link MAX_EXCERPT_CHARS} plus an ellipsis. */
+  /** The first characters of the body of a non-2xx answer (empty for 2xx), at most {@link MAX_EXCERPT_CHARS} characters, an ellipsis included. */
   readonly excerpt: string;
 }
 
@@ -41,6 +44,7 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
     let retryAfter: string | undefined;
     let excerpt = '';
     let truncated = false;
+    let drained = 0;
     let onAbort: (() => void) | undefined;
     const finish = () => {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
@@ -61,7 +65,12 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
           retryAfter = Array.isArray(value) ? value[0] : value;
         },
         onResponseData(controller, chunk) {
-          if (status >= 200 && status < 300) return;
+          if (status >= 200 && status < 300) {
+            // Read to keep the connection alive, but never wait on an endless body.
+            drained += chunk.length;
+            if (drained > MAX_DRAIN_BYTES) controller.abort(new Error('body too long to drain'));
+            return;
+          }
           excerpt += chunk.toString('utf8');
           if (excerpt.length >= MAX_EXCERPT_CHARS) {
             truncated = excerpt.length > MAX_EXCERPT_CHARS;
@@ -70,8 +79,9 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
         },
         onResponseEnd: finish,
         onResponseError(_controller, error) {
-          // Dropping the connection after the excerpt is our own doing, not a failure.
-          if (status !== 0 && excerpt.length >= MAX_EXCERPT_CHARS) return finish();
+          // Once the status is in, the endpoint has answered: a body cut short (by us after the
+          // excerpt, by the network, a body timeout or the caller's signal) does not change it.
+          if (status !== 0) return finish();
           if (onAbort) signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
