@@ -54,6 +54,30 @@ export interface FailureMetadata {
 }
 
 /**
+ * The metadata of a delivery that failed for `reason` with `error` on its `attempt`, consumed
+ * from `source`. Schema issues travel along when `error` carries them.
+ *
+ * @internal
+ */
+export function failureOf(
+  failed: { readonly reason: FailureReason; readonly error: Error },
+  delivery: { readonly attempt: number; readonly firstReceivedAt: number },
+  source: string,
+  failedAt: number,
+): FailureMetadata {
+  return {
+    reason: failed.reason,
+    errorName: failed.error.name,
+    errorMessage: failed.error.message,
+    attempts: delivery.attempt,
+    firstAttemptAt: delivery.firstReceivedAt,
+    failedAt,
+    source,
+    ...('issues' in failed.error ? { issues: failed.error.issues as FailureMetadata['issues'] } : {}),
+  };
+}
+
+/**
  * Writes `failure` into a copy of `headers`. Times are ISO 8601 strings; long texts are bounded.
  *
  * @example

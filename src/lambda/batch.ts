@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import { RetryLaterError, toError } from '../errors.ts';
-import type { FailureMetadata } from '../failure.ts';
+import { failureOf } from '../failure.ts';
 import type { Message } from '../message.ts';
 import type { Backoff } from '../reliability/backoff.ts';
 import type { Handler } from '../reliability/consumer.ts';
@@ -209,16 +209,7 @@ function settle(delivery: RecordDelivery, outcome: Outcome, clock: Clock): Promi
     case 'retry':
       return delivery.retry({ delayMs: outcome.delayMs });
     case 'dead-letter': {
-      const failure: FailureMetadata = {
-        reason: outcome.reason,
-        errorName: outcome.error.name,
-        errorMessage: outcome.error.message,
-        attempts: delivery.attempt,
-        firstAttemptAt: delivery.firstReceivedAt,
-        failedAt: clock.now(),
-        source: delivery.source.queueUrl,
-        ...('issues' in outcome.error ? { issues: outcome.error.issues as FailureMetadata['issues'] } : {}),
-      };
+      const failure = failureOf(outcome, delivery, delivery.source.queueUrl, clock.now());
       return delivery.deadLetter(failure);
     }
   }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { messageOf, TransportError } from '../errors.ts';
-import { type FailureMetadata, withFailureHeaders } from '../failure.ts';
+import { failureOf, withFailureHeaders } from '../failure.ts';
 import type { Delivery, Receiver, Sender } from '../transports/contract.ts';
 import type { Backoff } from './backoff.ts';
 import type { Outcome } from './pipeline.ts';
@@ -26,16 +26,7 @@ export interface DeadLetterOptions {
  */
 export function deadLetterTo({ receiver, sender, clock, backoff, random }: DeadLetterOptions): DeadLetter {
   return async (delivery, outcome) => {
-    const failure: FailureMetadata = {
-      reason: outcome.reason,
-      errorName: outcome.error.name,
-      errorMessage: outcome.error.message,
-      attempts: delivery.attempt,
-      firstAttemptAt: delivery.firstReceivedAt,
-      failedAt: clock.now(),
-      source: receiver.source,
-      ...('issues' in outcome.error ? { issues: outcome.error.issues as FailureMetadata['issues'] } : {}),
-    };
+    const failure = failureOf(outcome, delivery, receiver.source, clock.now());
     if (!sender) return delivery.deadLetter(failure);
     const [sent] = await sender.send([
       { ...delivery.envelope, headers: withFailureHeaders(delivery.envelope.headers, failure) },
