@@ -49,6 +49,11 @@ function setup(options: Partial<ConsumerOptions<number>> = {}, queueOptions: { v
   };
 }
 
+/** A receiver over `queue` whose receive is `receive` (to count, delay or fail receives). */
+function receiverOf(queue: MemoryQueue, receive: Receiver['receive']): Receiver {
+  return { source: queue.source, features: queue.features, receive };
+}
+
 /** A promise with its resolve function, to hold a handler open. */
 function gate() {
   let open!: () => void;
@@ -124,11 +129,9 @@ describe('consumer', () => {
   it('keeps polling after a failed receive, reporting the error', async () => {
     const { queue, send } = setup();
     let failuresLeft = 2;
-    const flaky: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: (options) => (failuresLeft-- > 0 ? Promise.reject(new Error('network down')) : queue.receive(options)),
-    };
+    const flaky = receiverOf(queue, (options) =>
+      failuresLeft-- > 0 ? Promise.reject(new Error('network down')) : queue.receive(options),
+    );
     const errors: string[] = [];
     const handled: number[] = [];
     const consumer = createConsumer<number>({
@@ -328,22 +331,19 @@ describe('consumer', () => {
   it('survives a transport whose visibility change throws synchronously', async () => {
     const { queue, send } = setup({}, { visibilityTimeoutMs: 1_000 });
     const errors: string[] = [];
-    const throwing: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: async (options) =>
-        (await queue.receive(options)).map((delivery) => ({
-          envelope: delivery.envelope,
-          attempt: delivery.attempt,
-          firstReceivedAt: delivery.firstReceivedAt,
-          ack: () => delivery.ack(),
-          retry: (o) => delivery.retry(o),
-          deadLetter: (f) => delivery.deadLetter(f),
-          extendVisibility: () => {
-            throw new Error('sync failure');
-          },
-        })),
-    };
+    const throwing = receiverOf(queue, async (options) =>
+      (await queue.receive(options)).map((delivery) => ({
+        envelope: delivery.envelope,
+        attempt: delivery.attempt,
+        firstReceivedAt: delivery.firstReceivedAt,
+        ack: () => delivery.ack(),
+        retry: (o) => delivery.retry(o),
+        deadLetter: (f) => delivery.deadLetter(f),
+        extendVisibility: () => {
+          throw new Error('sync failure');
+        },
+      })),
+    );
     await send([1]);
     const consumer = createConsumer<number>({
       transport: throwing,
@@ -366,14 +366,10 @@ describe('consumer', () => {
     const { queue, send } = setup();
     await send(Array.from({ length: 60 }, (_, i) => i));
     const asked: number[] = [];
-    const recording: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: (options) => {
-        asked.push(options.maxMessages);
-        return queue.receive(options);
-      },
-    };
+    const recording = receiverOf(queue, (options) => {
+      asked.push(options.maxMessages);
+      return queue.receive(options);
+    });
     let n = 0;
     const consumer = createConsumer<number>({
       transport: recording,
@@ -392,18 +388,14 @@ describe('consumer', () => {
     const { queue, send } = setup();
     let open = 0;
     let mostOpen = 0;
-    const counting: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: async (options) => {
-        mostOpen = Math.max(mostOpen, ++open);
-        try {
-          return await queue.receive(options);
-        } finally {
-          open--;
-        }
-      },
-    };
+    const counting = receiverOf(queue, async (options) => {
+      mostOpen = Math.max(mostOpen, ++open);
+      try {
+        return await queue.receive(options);
+      } finally {
+        open--;
+      }
+    });
     const consumer = createConsumer<number>({
       transport: counting,
       clock,
@@ -440,15 +432,11 @@ describe('consumer', () => {
   it('is not fooled into waking pollers by batches that each fill one receive', async () => {
     const { queue, send } = setup();
     let empty = 0;
-    const counting: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: async (options) => {
-        const deliveries = await queue.receive(options);
-        if (deliveries.length === 0) empty++;
-        return deliveries;
-      },
-    };
+    const counting = receiverOf(queue, async (options) => {
+      const deliveries = await queue.receive(options);
+      if (deliveries.length === 0) empty++;
+      return deliveries;
+    });
     const consumer = createConsumer<number>({
       transport: counting,
       clock,
@@ -475,16 +463,12 @@ describe('consumer', () => {
   it('is not made slow to wake pollers by the empty receives of its start', async () => {
     const { queue, send } = setup();
     let fruitfulShortPolls = 0;
-    const counting: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: async (options) => {
-        const deliveries = await queue.receive(options);
-        // Only the pollers beyond the first short-poll.
-        if (options.waitTimeMs === 0 && deliveries.length > 0) fruitfulShortPolls++;
-        return deliveries;
-      },
-    };
+    const counting = receiverOf(queue, async (options) => {
+      const deliveries = await queue.receive(options);
+      // Only the pollers beyond the first short-poll.
+      if (options.waitTimeMs === 0 && deliveries.length > 0) fruitfulShortPolls++;
+      return deliveries;
+    });
     const consumer = createConsumer<number>({
       transport: counting,
       clock,
@@ -506,25 +490,22 @@ describe('consumer', () => {
     const { queue, send } = setup();
     await send(Array.from({ length: 30 }, (_, i) => i));
     const acks = gate();
-    const slowAcks: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: async (options) =>
-        (await queue.receive(options)).map(
-          (delivery): Delivery => ({
-            envelope: delivery.envelope,
-            attempt: delivery.attempt,
-            firstReceivedAt: delivery.firstReceivedAt,
-            ack: async () => {
-              await acks.promise;
-              await delivery.ack();
-            },
-            retry: (options) => delivery.retry(options),
-            deadLetter: (failure) => delivery.deadLetter(failure),
-            extendVisibility: (ms) => delivery.extendVisibility(ms),
-          }),
-        ),
-    };
+    const slowAcks = receiverOf(queue, async (options) =>
+      (await queue.receive(options)).map(
+        (delivery): Delivery => ({
+          envelope: delivery.envelope,
+          attempt: delivery.attempt,
+          firstReceivedAt: delivery.firstReceivedAt,
+          ack: async () => {
+            await acks.promise;
+            await delivery.ack();
+          },
+          retry: (options) => delivery.retry(options),
+          deadLetter: (failure) => delivery.deadLetter(failure),
+          extendVisibility: (ms) => delivery.extendVisibility(ms),
+        }),
+      ),
+    );
     const handled: number[] = [];
     const consumer = createConsumer<number>({
       transport: slowAcks,
@@ -550,9 +531,7 @@ describe('consumer', () => {
     const { queue, dlq, send } = setup();
     let reads = 0;
     const limited: Receiver = {
-      source: queue.source,
-      features: queue.features,
-      receive: (options) => queue.receive(options),
+      ...receiverOf(queue, (options) => queue.receive(options)),
       deliveryLimit: async () => {
         if (++reads === 1) throw new Error('GetQueueAttributes timed out');
         return 2;
