@@ -34,8 +34,9 @@ export interface PostRequest {
 
 /**
  * POSTs `request` and resolves with the answer once its body has been read, or rejects with the
- * network error (or the signal's reason). A failure's body is read no further than the excerpt:
- * the connection is then dropped rather than drained.
+ * network error (or the signal's reason) when no status came back. Once the status is in, the
+ * answer stands even if the body is cut short. A failure's body is read no further than the
+ * excerpt, a success's no further than 128 KiB: the connection is then dropped, not drained.
  */
 export function post(dispatcher: Dispatcher, request: PostRequest): Promise<PostResponse> {
   return new Promise((resolve, reject) => {
