@@ -39,7 +39,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Base class of every Missive error. */
 export class MissiveError extends Error {
   /** Stable identifier of the failure; see {@link ErrorCode}. */
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -78,12 +78,12 @@ export function isMissiveErrorCode<C extends ErrorCode>(error: unknown, code: C)
 /** An option was missing, of the wrong type, or out of range. Thrown at construction. */
 export class ConfigurationError extends MissiveError {
   /** The option's path, for example `retry.maxAttempts`. */
-  readonly option: string;
+  declare readonly option: string;
   /** The value that was passed. */
-  readonly received: unknown;
+  declare readonly received: unknown;
 
   constructor(option: string, received: unknown, expected: string) {
-    super(ErrorCode.Configuration, `Invalid option ${option}: ${describe(received)}. Expected ${expected}.`);
+    super('MISSIVE_CONFIGURATION', `Invalid option ${option}: ${describe(received)}. Expected ${expected}.`);
     this.option = option;
     this.received = received;
   }
@@ -91,13 +91,13 @@ export class ConfigurationError extends MissiveError {
 
 /** A message is larger than its destination accepts. Never retried. */
 export class MessageTooLargeError extends MissiveError {
-  readonly sizeBytes: number;
-  readonly limitBytes: number;
-  readonly destination: string;
+  declare readonly sizeBytes: number;
+  declare readonly limitBytes: number;
+  declare readonly destination: string;
 
   constructor(destination: string, sizeBytes: number, limitBytes: number) {
     super(
-      ErrorCode.MessageTooLarge,
+      'MISSIVE_MESSAGE_TOO_LARGE',
       `Message of ${sizeBytes} bytes exceeds the ${limitBytes}-byte limit of ${destination}. ` +
         'Store the payload elsewhere (for example S3) and send a reference, or split the message.',
     );
@@ -115,13 +115,13 @@ export interface ValidationIssue {
 
 /** A message body failed its schema. Never retried: the same body fails the same way. */
 export class InvalidMessageError extends MissiveError {
-  readonly issues: readonly ValidationIssue[];
+  declare readonly issues: readonly ValidationIssue[];
 
   constructor(issues: readonly ValidationIssue[], context: string) {
     const first = issues[0];
     const where = first?.path?.length ? ` at ${first.path.map(String).join('.')}` : '';
     super(
-      ErrorCode.InvalidMessage,
+      'MISSIVE_INVALID_MESSAGE',
       `Message body ${context} failed its schema with ${issues.length} issue(s)` +
         (first ? `; first${where}: ${first.message}` : '') +
         '. Fix the producer or the schema; a retry cannot help.',
@@ -132,11 +132,11 @@ export class InvalidMessageError extends MissiveError {
 
 /** A body could not be encoded or decoded by the codec. Never retried. */
 export class CodecError extends MissiveError {
-  readonly direction: 'encode' | 'decode';
+  declare readonly direction: 'encode' | 'decode';
 
   constructor(direction: 'encode' | 'decode', codec: string, cause: unknown) {
     super(
-      ErrorCode.Codec,
+      'MISSIVE_CODEC',
       `The ${codec} codec could not ${direction} the message body: ${messageOf(cause)}. ` +
         (direction === 'encode'
           ? 'Send a value the codec can represent (JSON: no BigInt, no cycles).'
@@ -149,13 +149,13 @@ export class CodecError extends MissiveError {
 
 /** A send failed for good: permanently, or retryably with every attempt used. */
 export class SendFailedError extends MissiveError {
-  readonly destination: string;
-  readonly attempts: number;
+  declare readonly destination: string;
+  declare readonly attempts: number;
   /** Whether the last failure was of a kind that could succeed if tried later. */
-  readonly retryable: boolean;
+  declare readonly retryable: boolean;
 
   constructor(destination: string, attempts: number, retryable: boolean, cause: unknown) {
-    super(ErrorCode.SendFailed, `Sending to ${destination} failed after ${attempts} attempt(s): ${messageOf(cause)}`, {
+    super('MISSIVE_SEND_FAILED', `Sending to ${destination} failed after ${attempts} attempt(s): ${messageOf(cause)}`, {
       cause,
     });
     this.destination = destination;
@@ -169,11 +169,11 @@ export class SendFailedError extends MissiveError {
  * failing for a while, and more retries would only add load. Successes refill the budget.
  */
 export class RetryBudgetExhaustedError extends MissiveError {
-  readonly destination: string;
+  declare readonly destination: string;
 
   constructor(destination: string, cause: unknown) {
     super(
-      ErrorCode.RetryBudgetExhausted,
+      'MISSIVE_RETRY_BUDGET_EXHAUSTED',
       `Retry budget exhausted while sending to ${destination}; the last error was: ` +
         `${messageOf(cause)}. The destination is failing repeatedly: check it, or raise ` +
         'retryBudget.capacity if the failures are expected.',
@@ -188,11 +188,11 @@ export class RetryBudgetExhaustedError extends MissiveError {
  * (throttling, a 5xx, a network error) or never will (a missing queue, a denied permission).
  */
 export class TransportError extends MissiveError {
-  readonly destination: string;
-  readonly retryable: boolean;
+  declare readonly destination: string;
+  declare readonly retryable: boolean;
 
   constructor(destination: string, message: string, retryable: boolean, cause?: unknown) {
-    super(ErrorCode.Transport, message, { cause });
+    super('MISSIVE_TRANSPORT', message, { cause });
     this.destination = destination;
     this.retryable = retryable;
   }
@@ -203,11 +203,11 @@ export class TransportError extends MissiveError {
  * and 5xx; the message carries the status and a bounded excerpt of the response body.
  */
 export class HttpStatusError extends TransportError {
-  readonly status: number;
+  declare readonly status: number;
   /** The first characters of the response body (at most 256). */
-  readonly bodyExcerpt: string;
+  declare readonly bodyExcerpt: string;
   /** The delay the endpoint asked for with `Retry-After`, capped, in milliseconds. */
-  readonly retryAfterMs: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
 
   constructor(destination: string, status: number, bodyExcerpt: string, retryable: boolean, retryAfterMs?: number) {
     const advice =
@@ -230,7 +230,7 @@ export class HttpStatusError extends TransportError {
 /** An operation was called on a producer, consumer or transport that is closed. */
 export class ClosedError extends MissiveError {
   constructor(what: string) {
-    super(ErrorCode.Closed, `${what} is closed. Create a new one to send or receive again.`);
+    super('MISSIVE_CLOSED', `${what} is closed. Create a new one to send or receive again.`);
   }
 }
 
@@ -245,10 +245,10 @@ export class ClosedError extends MissiveError {
  */
 export class RetryLaterError extends MissiveError {
   /** Delay before the next attempt, in milliseconds. */
-  readonly delayMs: number;
+  declare readonly delayMs: number;
 
   constructor(message: string, options: { delayMs: number; cause?: unknown }) {
-    super(ErrorCode.RetryLater, message, { cause: options.cause });
+    super('MISSIVE_RETRY_LATER', message, { cause: options.cause });
     if (!Number.isFinite(options.delayMs) || options.delayMs < 0) {
       throw new ConfigurationError('RetryLaterError delayMs', options.delayMs, 'a number of milliseconds, 0 or more');
     }
@@ -267,7 +267,7 @@ export class RetryLaterError extends MissiveError {
  */
 export class UnrecoverableError extends MissiveError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.Unrecoverable, message, options);
+    super('MISSIVE_UNRECOVERABLE', message, options);
   }
 }
 
@@ -276,11 +276,11 @@ export class UnrecoverableError extends MissiveError {
  * Seen in a retry outcome, never thrown at callers.
  */
 export class DuplicateInProgressError extends MissiveError {
-  readonly key: string;
+  declare readonly key: string;
 
   constructor(key: string) {
     super(
-      ErrorCode.DuplicateInProgress,
+      'MISSIVE_DUPLICATE_IN_PROGRESS',
       `Idempotency key ${key} is being processed by another delivery; this one is retried later.`,
     );
     this.key = key;
@@ -292,12 +292,12 @@ export class DuplicateInProgressError extends MissiveError {
  * same key at the same time. Reported through the consumer's `onError`.
  */
 export class LeaseLapsedError extends MissiveError {
-  readonly key: string;
-  readonly leaseMs: number;
+  declare readonly key: string;
+  declare readonly leaseMs: number;
 
   constructor(key: string, leaseMs: number) {
     super(
-      ErrorCode.LeaseLapsed,
+      'MISSIVE_LEASE_LAPSED',
       `Idempotency lease on ${key} lapsed before its handler finished (leaseMs ${leaseMs}); another delivery may have run it too. ` +
         "Raise idempotency.leaseMs above the handler's longest run.",
     );
@@ -319,15 +319,15 @@ export class LeaseLapsedError extends MissiveError {
  * ```
  */
 export class IdempotencyConflictError extends MissiveError {
-  readonly key: string;
+  declare readonly key: string;
   /** The fingerprint of the payload stored with the key. */
-  readonly storedFingerprint: string;
+  declare readonly storedFingerprint: string;
   /** The fingerprint of this message's payload. */
-  readonly fingerprint: string;
+  declare readonly fingerprint: string;
 
   constructor(key: string, storedFingerprint: string, fingerprint: string) {
     super(
-      ErrorCode.IdempotencyConflict,
+      'MISSIVE_IDEMPOTENCY_CONFLICT',
       // The fingerprints stay out of the message (a custom one may hold payload fields): see the properties.
       `Idempotency key ${key} was already used for a different payload (another fingerprint); ` +
         'the message was dead-lettered without running the handler. ' +
@@ -353,10 +353,10 @@ export class IdempotencyConflictError extends MissiveError {
  * ```
  */
 export class ResultNotCachedError extends MissiveError {
-  readonly key: string;
+  declare readonly key: string;
   /** The encoded size, in bytes; undefined when the result could not be encoded. */
-  readonly sizeBytes: number | undefined;
-  readonly limitBytes: number;
+  declare readonly sizeBytes: number | undefined;
+  declare readonly limitBytes: number;
 
   constructor(key: string, limitBytes: number, sizeBytes: number | undefined, cause?: unknown) {
     const why =
@@ -364,7 +364,7 @@ export class ResultNotCachedError extends MissiveError {
         ? `could not be JSON-encoded (${messageOf(cause)})`
         : `is ${sizeBytes} bytes as JSON, over idempotency.maxResultBytes (${limitBytes})`;
     super(
-      ErrorCode.ResultNotCached,
+      'MISSIVE_RESULT_NOT_CACHED',
       `The result of idempotency key ${key} ${why}, so it was not stored; the key is still marked done and ` +
         'duplicates get no result. Return something smaller and JSON-friendly (an id rather than a document), ' +
         'or raise maxResultBytes. Later results of this consumer that are not cached are not reported.',
@@ -387,14 +387,14 @@ export class ResultNotCachedError extends MissiveError {
  * ```
  */
 export class IdempotencyTableNotFoundError extends MissiveError {
-  readonly tableName: string;
+  declare readonly tableName: string;
   /** The client's region, when it could be resolved. */
-  readonly region: string | undefined;
+  declare readonly region: string | undefined;
 
   constructor(tableName: string, region: string | undefined, cause: unknown) {
     const where = region === undefined ? '' : ` in region ${region}`;
     super(
-      ErrorCode.IdempotencyTableNotFound,
+      'MISSIVE_IDEMPOTENCY_TABLE_NOT_FOUND',
       `DynamoDB table ${tableName} does not exist${where} (DynamoDB ResourceNotFoundException), so idempotency ` +
         `keys cannot be recorded and every delivery is retried. Create it (idempotencyTableDefinition('${tableName}') ` +
         "from missive/dynamodb gives its shape), or check the client's region and endpoint.",
@@ -421,12 +421,12 @@ export type IdempotencyStoreOperation = 'begin' | 'complete' | 'release' | 'rene
  * ```
  */
 export class IdempotencyStoreError extends MissiveError {
-  readonly key: string;
-  readonly operation: IdempotencyStoreOperation;
+  declare readonly key: string;
+  declare readonly operation: IdempotencyStoreOperation;
 
   constructor(operation: IdempotencyStoreOperation, key: string, cause: unknown) {
     super(
-      ErrorCode.IdempotencyStore,
+      'MISSIVE_IDEMPOTENCY_STORE',
       `The idempotency store failed to ${operation} key ${key}: ${messageOf(cause)}. ` +
         (operation === 'begin' || operation === 'complete'
           ? 'The message is retried and nothing was recorded as done. '
@@ -453,10 +453,10 @@ export type WebhookVerificationReason =
  * Its message never contains a secret or a signature.
  */
 export class WebhookVerificationError extends MissiveError {
-  readonly reason: WebhookVerificationReason;
+  declare readonly reason: WebhookVerificationReason;
 
   constructor(reason: WebhookVerificationReason, message: string) {
-    super(ErrorCode.WebhookVerification, message);
+    super('MISSIVE_WEBHOOK_VERIFICATION', message);
     this.reason = reason;
   }
 }

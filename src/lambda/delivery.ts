@@ -32,11 +32,11 @@ export interface RecordSource {
  * contract asks, the first settlement wins.
  */
 export class RecordDelivery implements Delivery {
-  readonly record: SqsRecord;
-  readonly envelope: Envelope;
-  readonly attempt: number;
-  readonly firstReceivedAt: number;
-  readonly source: RecordSource;
+  declare readonly record: SqsRecord;
+  declare readonly envelope: Envelope;
+  declare readonly attempt: number;
+  declare readonly firstReceivedAt: number;
+  declare readonly source: RecordSource;
   #result: RecordResult | undefined;
   #settling = false;
 
