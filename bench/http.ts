@@ -55,7 +55,7 @@ import { Pool } from 'undici';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveHttp from '../src/transports/http/index.ts';
 import type { Stats } from './http-server.ts';
-import { gitCommit, intFromEnv, median } from './lib.ts';
+import { fail, gitCommit, intFromEnv, killChildOnExit, median } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
@@ -93,22 +93,7 @@ const verbose = (text: string) => {
 let server: ChildProcess | undefined;
 let stoppingServer = false;
 
-function killServer(): void {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
-}
-process.on('exit', killServer);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killServer();
-    process.exit(130);
-  });
-}
-
-function fail(what: string, problems: readonly string[]): never {
-  console.error(`FAIL ${what}: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; …' : ''}`);
-  // The 'exit' handler kills the server.
-  process.exit(1);
-}
+killChildOnExit(() => server);
 
 // Unref'd: it fails a hung bench, but does not keep a finished one alive.
 setTimeout(() => fail('bench', [`did not finish within BENCH_TIMEOUT_MS (${TIMEOUT_MS} ms)`]), TIMEOUT_MS).unref();

@@ -1,5 +1,5 @@
 /** Helpers every benchmark shares: environment overrides, medians, and the commit measured. */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,4 +67,28 @@ export function runProblems(stats: StatsLike, expected: number, queue: CountsLik
       problems.push(`${name} not empty: ${JSON.stringify(counts)}`);
   }
   return problems;
+}
+
+/**
+ * Kills the child process `current()` returns (a server the bench forked) when this process
+ * exits, and on SIGINT or SIGTERM, so an interrupted or failed bench leaves no server behind.
+ */
+export function killChildOnExit(current: () => ChildProcess | undefined): void {
+  const kill = () => {
+    const child = current();
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.on('exit', kill);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      kill();
+      process.exit(130);
+    });
+  }
+}
+
+/** Prints what failed (its first ten problems) and exits with code 1; exit handlers stop servers. */
+export function fail(what: string, problems: readonly string[]): never {
+  console.error(`FAIL ${what}: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; …' : ''}`);
+  process.exit(1);
 }

@@ -82,14 +82,14 @@ import {
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
-  type ReceiveMessageCommandInput,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type * as Missive from '../src/index.ts';
+import { RECEIVE_ATTRIBUTES } from '../src/transports/sqs/attributes.ts';
 import type * as MissiveSqs from '../src/transports/sqs/index.ts';
-import { gitCommit, intFromEnv, median } from './lib.ts';
+import { fail, gitCommit, intFromEnv, killChildOnExit, median } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
@@ -159,22 +159,7 @@ const verbose = (text: string) => {
 
 let server: ChildProcess | undefined;
 
-function killServer(): void {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
-}
-process.on('exit', killServer);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killServer();
-    process.exit(130);
-  });
-}
-
-function fail(what: string, problems: readonly string[]): never {
-  console.error(`FAIL ${what}: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; …' : ''}`);
-  // The 'exit' handler kills fauxqs.
-  process.exit(1);
-}
+killChildOnExit(() => server);
 
 async function startServer(): Promise<string> {
   const child = fork(resolve(here, 'fauxqs-server.ts'), [], {
@@ -676,22 +661,6 @@ async function consumeMissive(counted: CountedClient, queueUrl: string, count: n
   return { elapsedMs, seen };
 }
 
-/** The attribute names Missive's receive asks for (src/transports/sqs/queue.ts). */
-const MISSIVE_RECEIVE_ATTRIBUTES: Pick<
-  ReceiveMessageCommandInput,
-  'MessageAttributeNames' | 'MessageSystemAttributeNames'
-> = {
-  MessageAttributeNames: ['All'],
-  MessageSystemAttributeNames: [
-    'ApproximateReceiveCount',
-    'ApproximateFirstReceiveTimestamp',
-    'SentTimestamp',
-    'MessageGroupId',
-    'MessageDeduplicationId',
-    'AWSTraceHeader',
-  ],
-};
-
 /**
  * Raw receive loops. `withAttributes` asks for the attributes Missive's receive asks for, to
  * tell their cost from the rest of Missive's.
@@ -723,7 +692,7 @@ async function consumeRaw(
             QueueUrl: queueUrl,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: 20,
-            ...(withAttributes ? MISSIVE_RECEIVE_ATTRIBUTES : {}),
+            ...(withAttributes ? RECEIVE_ATTRIBUTES : {}),
           }),
           { abortSignal: abort.signal },
         );

@@ -5,13 +5,26 @@
  *
  * @module
  */
-import type { MessageAttributeValue, Message as SqsMessage } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, ReceiveMessageCommandInput, Message as SqsMessage } from '@aws-sdk/client-sqs';
 import type { Envelope, Headers } from '../../message.ts';
 
 /** The attribute holding Missive's envelope fields and surplus headers, as JSON. */
 export const ENVELOPE_ATTRIBUTE = 'missive';
 /** SQS's limit on message attributes per message. */
 export const MAX_ATTRIBUTES = 10;
+
+/** What a receive asks SQS for: every message attribute, and the system attributes {@link fromSqsMessage} reads. */
+export const RECEIVE_ATTRIBUTES = {
+  MessageAttributeNames: ['All'],
+  MessageSystemAttributeNames: [
+    'ApproximateReceiveCount',
+    'ApproximateFirstReceiveTimestamp',
+    'SentTimestamp',
+    'MessageGroupId',
+    'MessageDeduplicationId',
+    'AWSTraceHeader',
+  ],
+} satisfies Pick<ReceiveMessageCommandInput, 'MessageAttributeNames' | 'MessageSystemAttributeNames'>;
 
 interface PackedEnvelope {
   /** The Missive message id. */

@@ -17,7 +17,7 @@ import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import { integerOption, requiredOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { SqsLimits } from '../sqs-limits.ts';
-import { fromSqsMessage, sqsMessageSizeBytes, toMessageAttributes } from './attributes.ts';
+import { fromSqsMessage, RECEIVE_ATTRIBUTES, sqsMessageSizeBytes, toMessageAttributes } from './attributes.ts';
 import { Batcher } from './batcher.ts';
 import { isRetryable, toTransportError } from './classify.ts';
 import { SqsDelivery } from './delivery.ts';
@@ -170,15 +170,7 @@ export class SqsQueue implements Sender, Receiver {
       ...(options.visibilityTimeoutMs === undefined
         ? {}
         : { VisibilityTimeout: toSeconds(options.visibilityTimeoutMs, MAX_VISIBILITY_SECONDS) }),
-      MessageAttributeNames: ['All'],
-      MessageSystemAttributeNames: [
-        'ApproximateReceiveCount',
-        'ApproximateFirstReceiveTimestamp',
-        'SentTimestamp',
-        'MessageGroupId',
-        'MessageDeduplicationId',
-        'AWSTraceHeader',
-      ],
+      ...RECEIVE_ATTRIBUTES,
     });
     try {
       const output = await this.#client.send(command, options.signal ? { abortSignal: options.signal } : {});
