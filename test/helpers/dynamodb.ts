@@ -161,24 +161,7 @@ export async function createIdempotencyTable(
   return name;
 }
 
-/** One command as it was sent. */
-export interface SentCommand {
-  readonly name: string;
-  readonly input: Record<string, unknown>;
-}
-
-/** Records every command the client sends (once per `send()`, outside the SDK's retries). */
-export function recordCommands(client: DynamoDBClient): SentCommand[] {
-  const sent: SentCommand[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push({ name: context.commandName as string, input: structuredClone(args.input as Record<string, unknown>) });
-      return next(args);
-    },
-    { step: 'initialize', name: `record-${Math.random()}` },
-  );
-  return sent;
-}
+export { recordCommands, type SentCommand } from './sdk-middleware.ts';
 
 /**
  * Answers chosen commands with a DynamoDB error built by the SDK's own deserializer, without

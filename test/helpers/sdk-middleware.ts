@@ -3,6 +3,7 @@
  * fauxqs cannot produce on demand (throttling, partial batch failures). The SDK itself is real;
  * only the chosen responses are replaced.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
 /** One SDK command as it was sent. */
@@ -11,10 +12,11 @@ export interface SentCommand {
   readonly input: Record<string, unknown>;
 }
 
-/** Records every command the client sends (once per `send()`, outside the SDK's retries). */
-export function recordCommands(client: SQSClient): SentCommand[] {
+/** Records every command the client (SQS or DynamoDB) sends (once per `send()`, outside the SDK's retries). */
+export function recordCommands(client: SQSClient | DynamoDBClient): SentCommand[] {
   const sent: SentCommand[] = [];
-  client.middlewareStack.add(
+  // The two clients' stacks differ only in their input and output types, which this ignores.
+  (client.middlewareStack as SQSClient['middlewareStack']).add(
     (next, context) => async (args) => {
       sent.push({ name: context.commandName as string, input: structuredClone(args.input as Record<string, unknown>) });
       return next(args);
