@@ -1,20 +1,13 @@
 import { type Consumer, createConsumer, createProducer, type Receiver } from 'missive';
 import { ManualClock, memoryQueue } from 'missive/memory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { gate } from '../helpers/gate.ts';
 
 const clock = new ManualClock();
 const running: Consumer[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((consumer) => consumer.stop()));
 });
-
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 describe('consumer pollers and slots', () => {
   it.each([

@@ -16,6 +16,7 @@ import {
 import { ManualClock, type MemoryQueue, memoryQueue } from 'missive/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { flakySender } from '../helpers/flaky-sender.ts';
+import { gate } from '../helpers/gate.ts';
 
 const clock = new ManualClock();
 const running: Consumer[] = [];
@@ -55,13 +56,6 @@ function receiverOf(queue: MemoryQueue, receive: Receiver['receive']): Receiver 
 }
 
 /** A promise with its resolve function, to hold a handler open. */
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 describe('consumer', () => {
   it('never runs more handlers, nor holds more messages, than its concurrency', async () => {

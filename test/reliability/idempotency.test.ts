@@ -20,6 +20,7 @@ import { ManualClock, memoryQueue } from 'missive/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotencyStep, resolveIdempotency } from '../../src/reliability/idempotency/step.ts';
 import type { Outcome, ProcessContext } from '../../src/reliability/pipeline.ts';
+import { gate } from '../helpers/gate.ts';
 
 interface Charge {
   readonly orderId: string;
@@ -72,15 +73,6 @@ function setup(idempotency: Partial<NonNullable<ConsumerOptions<Charge>['idempot
 }
 
 /** A promise held open until the test decides. */
-function gate() {
-  let open!: () => void;
-  let fail!: (error: Error) => void;
-  const promise = new Promise<void>((resolve, reject) => {
-    open = resolve;
-    fail = reject;
-  });
-  return { promise, open, fail };
-}
 
 /** A context as the consumer hands it to its steps, for a message under `key` with `body` encoded. */
 function contextFor(key: string, body: string): ProcessContext {

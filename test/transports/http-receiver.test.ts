@@ -37,6 +37,7 @@ import { ManualClock } from 'missive/memory';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { gate } from '../helpers/gate.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NEXT_SECRET = 'whsec_dGhlIG5leHQgc2VjcmV0IGFmdGVyIHJvdGF0aW9u';
@@ -146,13 +147,6 @@ async function post(url: string, body: string, headers: Record<string, string>) 
 }
 
 /** A promise with its resolve function, to hold a handler open. */
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 describe('webhook receiver over node:http', () => {
   it('runs the handler once for a genuine webhook and answers 200', async () => {
