@@ -9,7 +9,7 @@ import type { Envelope } from '../../message.ts';
 import type { Delivery } from '../contract.ts';
 
 /** Request headers Missive's sender uses for the message's own fields. */
-const MessageHeader = {
+export const MessageHeader = {
   id: 'missive-message-id',
   createdAt: 'missive-created-at',
   carried: 'missive-headers',
@@ -18,16 +18,14 @@ const MessageHeader = {
 /** Carried even when `missive-headers` does not list them (W3C trace context). */
 const TRACE_HEADERS = ['traceparent', 'tracestate'];
 
-/** Never copied into message headers, whatever `missive-headers` lists: they belong to the hop, not the message. */
-const HOP_HEADERS = new Set([
+/** Headers Missive's sender sets itself; a message header of the same name is refused. */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'host',
   'connection',
   'content-length',
   'content-type',
   'transfer-encoding',
   'authorization',
-  'proxy-authorization',
-  'cookie',
   'user-agent',
   'webhook-id',
   'webhook-timestamp',
@@ -36,6 +34,9 @@ const HOP_HEADERS = new Set([
   MessageHeader.createdAt,
   MessageHeader.carried,
 ]);
+
+/** Never copied into message headers, whatever `missive-headers` lists: they belong to the hop, not the message. */
+const HOP_HEADERS = new Set([...RESERVED_HEADERS, 'proxy-authorization', 'cookie']);
 
 /** The envelope a request carries: Missive's own headers if the sender was Missive, else the webhook's. */
 export function toEnvelope(

@@ -7,25 +7,10 @@ import { integerOption, requiredOption } from '../../options.ts';
 import type { Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { type AddressKind, assertAllowedHost, guardedLookup, type Lookup } from './address-guard.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { MessageHeader, RESERVED_HEADERS } from './envelope.ts';
 import { type PostResponse, post } from './post.ts';
 import { secretKey, signature, WebhookHeader } from './signature.ts';
 
-/** Headers Missive sets itself; an envelope header of the same name is refused. */
-const RESERVED_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'authorization',
-  'user-agent',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'missive-message-id',
-  'missive-created-at',
-  'missive-headers',
-]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FEATURES: TransportFeatures = {
   fifo: false,
@@ -262,9 +247,9 @@ export class WebhookTarget implements Sender {
       [WebhookHeader.id]: envelope.idempotencyKey,
       [WebhookHeader.timestamp]: String(timestampSeconds),
       [WebhookHeader.signature]: signature(this.#keys, envelope.idempotencyKey, timestampSeconds, envelope.body),
-      'missive-created-at': String(envelope.createdAt),
+      [MessageHeader.createdAt]: String(envelope.createdAt),
     };
-    if (envelope.id !== envelope.idempotencyKey) headers['missive-message-id'] = envelope.id;
+    if (envelope.id !== envelope.idempotencyKey) headers[MessageHeader.id] = envelope.id;
     let carried: string | undefined;
     for (const name in envelope.headers) {
       const value = envelope.headers[name] as string;
@@ -279,7 +264,7 @@ export class WebhookTarget implements Sender {
       headers[lower] = value;
       carried = carried === undefined ? lower : `${carried},${lower}`;
     }
-    if (carried !== undefined) headers['missive-headers'] = carried;
+    if (carried !== undefined) headers[MessageHeader.carried] = carried;
     return headers;
   }
 
