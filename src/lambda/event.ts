@@ -6,10 +6,9 @@
  *
  * @module
  */
-import type { Message as SqsMessage } from '@aws-sdk/client-sqs';
 import { ConfigurationError } from '../errors.ts';
 import type { Envelope } from '../message.ts';
-import { fromSqsMessage } from '../transports/sqs/attributes.ts';
+import { envelopeOf } from '../transports/sqs/attributes.ts';
 
 /** One message attribute of an SQS record, as Lambda delivers it (binary values in base64). */
 export interface SqsRecordMessageAttribute {
@@ -61,21 +60,14 @@ export interface SqsBatchResponse {
 
 /** The envelope of a record, decoded exactly as the SQS transport decodes a received message. */
 export function recordEnvelope(record: SqsRecord): Envelope {
-  const attributes: NonNullable<SqsMessage['MessageAttributes']> = {};
-  for (const name in record.messageAttributes) {
-    const attribute = record.messageAttributes[name] as SqsRecordMessageAttribute;
-    attributes[name] = {
-      DataType: attribute.dataType,
-      StringValue: attribute.stringValue,
-      BinaryValue: attribute.binaryValue === undefined ? undefined : Buffer.from(attribute.binaryValue, 'base64'),
-    };
-  }
-  return fromSqsMessage({
-    MessageId: record.messageId,
-    Body: record.body,
-    Attributes: record.attributes as NonNullable<SqsMessage['Attributes']>,
-    MessageAttributes: attributes,
-  });
+  // Lambda gives binary values in base64 already, as a header carries them.
+  return envelopeOf(
+    record.messageId,
+    record.body,
+    record.attributes,
+    record.messageAttributes,
+    (attribute) => attribute.stringValue ?? attribute.binaryValue,
+  );
 }
 
 /** The record's receive count: 1 on its first delivery. */

@@ -13,7 +13,7 @@ export const ENVELOPE_ATTRIBUTE = 'missive';
 /** SQS's limit on message attributes per message. */
 export const MAX_ATTRIBUTES = 10;
 
-/** What a receive asks SQS for: every message attribute, and the system attributes {@link fromSqsMessage} reads. */
+/** What a receive asks SQS for: every message attribute, and the system attributes {@link envelopeOf} reads. */
 export const RECEIVE_ATTRIBUTES = {
   MessageAttributeNames: ['All'],
   MessageSystemAttributeNames: [
@@ -87,33 +87,55 @@ export function sqsMessageSizeBytes(body: string, attributes: Record<string, Mes
   return size;
 }
 
-/**
- * The envelope of a received SQS message. Messages sent by other producers (no Missive attribute)
- * get the SQS message id, the deduplication id (or message id) as key, and the sent time.
- */
+/** The SQS system attributes an envelope is read from, named as both the SQS API and Lambda name them. */
+export interface SystemAttributes {
+  readonly SentTimestamp?: string | undefined;
+  readonly MessageGroupId?: string | undefined;
+  readonly MessageDeduplicationId?: string | undefined;
+  /** The X-Ray trace header of the producer, when it traced. */
+  readonly AWSTraceHeader?: string | undefined;
+}
+
+/** The envelope of a received SQS message. */
 export function fromSqsMessage(message: SqsMessage): Envelope {
-  const attributes = message.MessageAttributes ?? {};
-  const system = message.Attributes ?? {};
+  return envelopeOf(
+    message.MessageId as string,
+    message.Body ?? '',
+    message.Attributes ?? {},
+    message.MessageAttributes ?? {},
+    ({ StringValue, BinaryValue }) =>
+      StringValue ?? (BinaryValue === undefined ? undefined : Buffer.from(BinaryValue).toString('base64')),
+  );
+}
+
+/**
+ * The envelope of an SQS message, from the SQS API or a Lambda record: `headerOf` reads one
+ * message attribute as a header, its string value or its binary value in base64. Messages sent
+ * by other producers (no Missive attribute) get the SQS message id, the deduplication id (or
+ * message id) as key, and the sent time.
+ */
+export function envelopeOf<Attribute>(
+  messageId: string,
+  body: string,
+  system: SystemAttributes,
+  attributes: Readonly<Record<string, Attribute>>,
+  headerOf: (attribute: Attribute) => string | undefined,
+): Envelope {
   const headers: Record<string, string> = {};
   let packed: Partial<PackedEnvelope> = {};
   for (const name in attributes) {
-    const attribute = attributes[name] as MessageAttributeValue;
-    if (name === ENVELOPE_ATTRIBUTE) {
-      packed = parsePacked(attribute.StringValue);
-    } else if (attribute.StringValue !== undefined) {
-      headers[name] = attribute.StringValue;
-    } else if (attribute.BinaryValue !== undefined) {
-      headers[name] = Buffer.from(attribute.BinaryValue).toString('base64');
-    }
+    const value = headerOf(attributes[name] as Attribute);
+    if (name === ENVELOPE_ATTRIBUTE) packed = parsePacked(value);
+    else if (value !== undefined) headers[name] = value;
   }
   if (packed.h) Object.assign(headers, packed.h);
   // The AWS X-Ray trace header SQS sets as a system attribute, for telemetry to link to.
   if (system.AWSTraceHeader && headers['x-amzn-trace-id'] === undefined)
     headers['x-amzn-trace-id'] = system.AWSTraceHeader;
-  const id = packed.i ?? (message.MessageId as string);
+  const id = packed.i ?? messageId;
   return {
     id,
-    body: message.Body ?? '',
+    body,
     headers: headers as Headers,
     idempotencyKey: packed.k ?? system.MessageDeduplicationId ?? id,
     createdAt: packed.t ?? Number(system.SentTimestamp ?? Date.now()),
@@ -121,6 +143,7 @@ export function fromSqsMessage(message: SqsMessage): Envelope {
   };
 }
 
+/** The Missive attribute's fields; none when it is not JSON (a binary value, or another producer's attribute). */
 function parsePacked(json: string | undefined): Partial<PackedEnvelope> {
   try {
     const value: unknown = JSON.parse(json ?? '');
