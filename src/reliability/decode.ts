@@ -1,6 +1,5 @@
 import { type Codec, decodeBody } from '../codec.ts';
 import { CodecError, InvalidMessageError } from '../errors.ts';
-import { FailureReason } from '../failure.ts';
 import type { Envelope, Message } from '../message.ts';
 import { type StandardSchemaV1, validate } from '../schema.ts';
 import type { Outcome, Step } from './pipeline.ts';
@@ -52,7 +51,7 @@ function toMessage(envelope: Envelope, body: unknown): Message<unknown> {
 /** A body the codec or schema rejected is dead-lettered; anything else is a rejection. */
 function invalid(error: unknown): Promise<Outcome> {
   if (error instanceof CodecError || error instanceof InvalidMessageError) {
-    return Promise.resolve({ status: 'dead-letter', reason: FailureReason.InvalidBody, error });
+    return Promise.resolve({ status: 'dead-letter', reason: 'invalid-body', error });
   }
   return Promise.reject(error);
 }

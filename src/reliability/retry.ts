@@ -1,5 +1,4 @@
 import { RetryLaterError, toError, UnrecoverableError } from '../errors.ts';
-import { FailureReason } from '../failure.ts';
 import type { Backoff } from './backoff.ts';
 import type { Outcome, Step } from './pipeline.ts';
 
@@ -27,8 +26,8 @@ export function classify(
   backoff: Backoff,
   random: () => number,
 ): Outcome {
-  if (error instanceof UnrecoverableError) return { status: 'dead-letter', reason: FailureReason.Unrecoverable, error };
-  if (attempt >= maxAttempts) return { status: 'dead-letter', reason: FailureReason.AttemptsExhausted, error };
+  if (error instanceof UnrecoverableError) return { status: 'dead-letter', reason: 'unrecoverable', error };
+  if (attempt >= maxAttempts) return { status: 'dead-letter', reason: 'attempts-exhausted', error };
   const delayMs = error instanceof RetryLaterError ? error.delayMs : backoff.delayMs(attempt, undefined, random);
   return { status: 'retry', delayMs, error };
 }

@@ -8,7 +8,6 @@ import {
   isMissiveError,
   LeaseLapsedError,
 } from '../../errors.ts';
-import { FailureReason } from '../../failure.ts';
 import type { Message } from '../../message.ts';
 import { functionOption, integerOption, requiredOption } from '../../options.ts';
 import type { Outcome, ProcessContext, Step } from '../pipeline.ts';
@@ -159,7 +158,7 @@ export function idempotencyStep(
     if (typeof key !== 'string' || key === '') {
       return {
         status: 'dead-letter',
-        reason: FailureReason.Unrecoverable,
+        reason: 'unrecoverable',
         error: new ConfigurationError(
           'idempotency.key',
           key,
@@ -178,7 +177,7 @@ export function idempotencyStep(
       case 'conflict':
         return {
           status: 'dead-letter',
-          reason: FailureReason.IdempotencyConflict,
+          reason: 'idempotency-conflict',
           error: new IdempotencyConflictError(key, begun.fingerprint, fingerprint ?? ''),
         };
       case 'in-progress': {

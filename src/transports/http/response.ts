@@ -5,7 +5,6 @@
  * @module
  */
 import { CodecError, DuplicateInProgressError, InvalidMessageError, RetryLaterError } from '../../errors.ts';
-import { FailureReason } from '../../failure.ts';
 import type { Outcome } from '../../reliability/pipeline.ts';
 
 /** One received HTTP request, as the receiver needs it. */
@@ -126,8 +125,8 @@ export function outcomeResponse(
       );
     }
     case 'dead-letter':
-      if (outcome.reason === FailureReason.InvalidBody) return invalidBody(id, outcome.error, contentType);
-      if (outcome.reason === FailureReason.Unrecoverable) {
+      if (outcome.reason === 'invalid-body') return invalidBody(id, outcome.error, contentType);
+      if (outcome.reason === 'unrecoverable') {
         return rejection(
           422,
           WebhookRejection.Unrecoverable,
@@ -136,7 +135,7 @@ export function outcomeResponse(
       }
       // 422, as the IETF Idempotency-Key draft answers a key reused with another payload: the
       // request is well-formed but cannot be processed, and a sender never retries it.
-      if (outcome.reason === FailureReason.IdempotencyConflict) {
+      if (outcome.reason === 'idempotency-conflict') {
         return rejection(
           422,
           WebhookRejection.IdempotencyConflict,
