@@ -19,20 +19,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { BeginResult } from '../store.ts';
 
-/** The fixed attribute names; the key and TTL attributes are options of the store. */
-export const Attribute = {
-  Status: 'status',
-  ExpiresAtMs: 'expiresAtMs',
-  Token: 'token',
-  Fingerprint: 'fingerprint',
-  Result: 'result',
-} as const;
-
-/** Values of the `status` attribute. */
-export const ItemStatus = {
-  InProgress: 'in-progress',
-  Completed: 'completed',
-} as const;
+/** The fixed attribute names of the layout above; the key and TTL attributes are options of the store. */
+export const FIXED_ATTRIBUTES: readonly string[] = ['status', 'expiresAtMs', 'token', 'fingerprint', 'result'];
 
 /** DynamoDB's item size limit, in bytes (400 KB, attribute names included). */
 export const MAX_ITEM_BYTES = 400 * 1024;
@@ -47,17 +35,17 @@ export function ttlSeconds(expiresAtMs: number): number {
 
 /** The expiry an item carries, in milliseconds since the epoch; NaN when it has none. */
 export function expiresAtOf(item: Item): number {
-  return Number(item[Attribute.ExpiresAtMs]?.N);
+  return Number(item.expiresAtMs?.N);
 }
 
 /** What a `begin` that found `item` in its way reports; `fingerprint` is the caller's. */
 export function foundItem(item: Item, fingerprint: string | undefined): BeginResult {
-  const stored = item[Attribute.Fingerprint]?.S;
+  const stored = item.fingerprint?.S;
   if (stored !== undefined && fingerprint !== undefined && stored !== fingerprint) {
     return { status: 'conflict', fingerprint: stored };
   }
-  if (item[Attribute.Status]?.S === ItemStatus.Completed) {
-    const result = item[Attribute.Result]?.S;
+  if (item.status?.S === 'completed') {
+    const result = item.result?.S;
     return result === undefined ? { status: 'completed' } : { status: 'completed', result };
   }
   return { status: 'in-progress', expiresAt: expiresAtOf(item) };

@@ -10,7 +10,7 @@ import { type Clock, systemClock } from '../../../clock.ts';
 import { ConfigurationError, IdempotencyTableNotFoundError } from '../../../errors.ts';
 import { integerOption, requiredOption } from '../../../options.ts';
 import type { BeginResult, IdempotencyStore } from '../store.ts';
-import { Attribute, expiresAtOf, foundItem, type Item, ItemStatus, MAX_ITEM_BYTES, ttlSeconds } from './item.ts';
+import { expiresAtOf, FIXED_ATTRIBUTES, foundItem, type Item, MAX_ITEM_BYTES, ttlSeconds } from './item.ts';
 
 /** Options of {@link dynamoDbIdempotencyStore}. */
 export interface DynamoDbIdempotencyStoreOptions {
@@ -35,8 +35,6 @@ export interface DynamoDbIdempotencyStoreOptions {
    */
   readonly clock?: Clock;
 }
-
-const FIXED_ATTRIBUTES: readonly string[] = Object.values(Attribute);
 
 type Command = PutItemCommand | UpdateItemCommand | DeleteItemCommand | GetItemCommand;
 
@@ -126,14 +124,14 @@ export function dynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOption
       ConditionExpression: '#token = :token AND #status = :inProgress AND #expiresAt > :now',
       ExpressionAttributeNames: {
         ...more.names,
-        '#token': Attribute.Token,
-        '#status': Attribute.Status,
-        '#expiresAt': Attribute.ExpiresAtMs,
+        '#token': 'token',
+        '#status': 'status',
+        '#expiresAt': 'expiresAtMs',
       },
       ExpressionAttributeValues: {
         ...more.values,
         ':token': { S: token },
-        ':inProgress': { S: ItemStatus.InProgress },
+        ':inProgress': { S: 'in-progress' },
         ':now': { N: String(clock.now()) },
       },
     };
@@ -168,7 +166,7 @@ export function dynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOption
     );
 
   const complete = (key: string, token: string, result: string | undefined) => {
-    const completed = { ':completed': { S: ItemStatus.Completed } };
+    const completed = { ':completed': { S: 'completed' } };
     return update(
       key,
       token,
@@ -177,7 +175,7 @@ export function dynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOption
         ? { set: ', #status = :completed', values: completed }
         : {
             set: ', #status = :completed, #result = :result',
-            names: { '#result': Attribute.Result },
+            names: { '#result': 'result' },
             values: { ...completed, ':result': { S: result } },
           },
     );
@@ -189,11 +187,11 @@ export function dynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOption
       const lease = { token: randomUUID(), expiresAt: now + leaseMs };
       const item: Item = {
         ...keyOf(key),
-        [Attribute.Status]: { S: ItemStatus.InProgress },
-        [Attribute.ExpiresAtMs]: { N: String(lease.expiresAt) },
+        status: { S: 'in-progress' },
+        expiresAtMs: { N: String(lease.expiresAt) },
         [ttlAttribute]: { N: String(ttlSeconds(lease.expiresAt)) },
-        [Attribute.Token]: { S: lease.token },
-        ...(fingerprint === undefined ? {} : { [Attribute.Fingerprint]: { S: fingerprint } }),
+        token: { S: lease.token },
+        ...(fingerprint === undefined ? {} : { fingerprint: { S: fingerprint } }),
       };
       try {
         await send(
@@ -201,7 +199,7 @@ export function dynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOption
             TableName: tableName,
             Item: item,
             ConditionExpression: 'attribute_not_exists(#id) OR #expiresAt <= :now',
-            ExpressionAttributeNames: { '#id': keyAttribute, '#expiresAt': Attribute.ExpiresAtMs },
+            ExpressionAttributeNames: { '#id': keyAttribute, '#expiresAt': 'expiresAtMs' },
             ExpressionAttributeValues: { ':now': { N: String(now) } },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
