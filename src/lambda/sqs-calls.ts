@@ -9,7 +9,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { TransportError } from '../errors.ts';
-import { SqsLimits } from '../transports/sqs-limits.ts';
+import { MAX_BATCH_ENTRIES, MAX_VISIBILITY_MS } from '../transports/sqs-limits.ts';
 
 /** An `SQSClient`, or a function that makes one when it is first needed. */
 export type SqsClientSource = SQSClient | (() => SQSClient | Promise<SQSClient>);
@@ -20,7 +20,7 @@ export interface VisibilityChange {
   readonly timeoutMs: number;
 }
 
-const MAX_VISIBILITY_SECONDS = SqsLimits.maxVisibilityMs / 1000;
+const MAX_VISIBILITY_SECONDS = MAX_VISIBILITY_MS / 1000;
 
 let sdk: Promise<typeof import('@aws-sdk/client-sqs')> | undefined;
 const loadSdk = () => {
@@ -83,8 +83,7 @@ export class LambdaSqs {
       return changes.map(() => failure);
     }
     const chunks: VisibilityChange[][] = [];
-    for (let i = 0; i < changes.length; i += SqsLimits.maxBatchEntries)
-      chunks.push(changes.slice(i, i + SqsLimits.maxBatchEntries));
+    for (let i = 0; i < changes.length; i += MAX_BATCH_ENTRIES) chunks.push(changes.slice(i, i + MAX_BATCH_ENTRIES));
     const results = await mapConcurrently(
       chunks,
       MAX_CALLS_IN_FLIGHT,

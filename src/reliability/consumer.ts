@@ -5,7 +5,7 @@ import type { Message } from '../message.ts';
 import { functionOption, integerOption, requiredOption } from '../options.ts';
 import type { StandardSchemaV1 } from '../schema.ts';
 import type { Receiver, Sender } from '../transports/contract.ts';
-import { SqsLimits } from '../transports/sqs-limits.ts';
+import { MAX_VISIBILITY_MS } from '../transports/sqs-limits.ts';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { deadLetterTo } from './dead-letter.ts';
 import { decodeStep } from './decode.ts';
@@ -155,7 +155,7 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     options.visibilityTimeoutMs,
     30_000,
     1,
-    SqsLimits.maxVisibilityMs,
+    MAX_VISIBILITY_MS,
   );
   const maxAttempts = integerOption('retry.maxAttempts', options.retry?.maxAttempts, 5, 1, 1_000);
   // Lowered to the transport's own delivery limit (an SQS redrive policy's maxReceiveCount) on start.
