@@ -7,6 +7,7 @@ import type { Handler } from '../reliability/consumer.ts';
 import { idempotencyStep, type ResolvedIdempotency } from '../reliability/idempotency/step.ts';
 import { compose, type Outcome, type Process, type ProcessContext, type Step } from '../reliability/pipeline.ts';
 import { classify } from '../reliability/retry.ts';
+import { mapConcurrently } from './concurrently.ts';
 import { RecordDelivery, type RecordSource } from './delivery.ts';
 import { isFifoArn, type SqsBatchResponse, type SqsRecord } from './event.ts';
 
@@ -87,25 +88,16 @@ export async function processBatch<Body>(
     return delivery.result?.status === 'succeeded';
   };
 
-  const lanes = toLanes(deliveries);
-  let nextLane = 0;
-  const worker = async () => {
-    while (nextLane < lanes.length) {
-      const lane = lanes[nextLane++] as RecordDelivery[];
-      for (const delivery of lane) {
-        if (!canStart()) return;
-        // The first failure in a FIFO group holds back the rest of the group.
-        if (!(await run(delivery))) break;
-      }
+  const runLane = async (lane: readonly RecordDelivery[]) => {
+    for (const delivery of lane) {
+      // Nothing starts within the margin; the first failure in a FIFO group holds back the rest of it.
+      if (!canStart() || !(await run(delivery))) return;
     }
   };
   try {
     // A store call or dead-letter send that hangs must not take the response past the timeout:
     // at a quarter of the margin, whatever is still unsettled is reported failed.
-    await Promise.race([
-      Promise.all(Array.from({ length: Math.min(setup.concurrency, lanes.length) }, worker)),
-      deadline.cutOff,
-    ]);
+    await Promise.race([mapConcurrently(toLanes(deliveries), setup.concurrency, runLane), deadline.cutOff]);
   } finally {
     deadline.clear();
   }

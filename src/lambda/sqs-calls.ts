@@ -10,6 +10,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { TransportError } from '../errors.ts';
 import { MAX_BATCH_ENTRIES, MAX_VISIBILITY_MS } from '../transports/sqs-limits.ts';
+import { mapConcurrently } from './concurrently.ts';
 
 /** An `SQSClient`, or a function that makes one when it is first needed. */
 export type SqsClientSource = SQSClient | (() => SQSClient | Promise<SQSClient>);
@@ -146,17 +147,3 @@ function sdkFailure(error: unknown, queueUrl: string, action: string): Transport
 
 /** Most `ChangeMessageVisibilityBatch` calls in flight at once: a 10,000-record batch makes 1,000. */
 const MAX_CALLS_IN_FLIGHT = 16;
-
-/** `items` mapped by `map`, in order, with at most `limit` calls running at once. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await map(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
