@@ -33,6 +33,8 @@ export const FailureHeader = {
   issues: 'missive-failure-issues',
 } as const;
 
+type FailureHeaderName = (typeof FailureHeader)[keyof typeof FailureHeader];
+
 /** Longest error message kept in metadata, in characters; SQS attributes and HTTP headers are small. */
 const MAX_MESSAGE_CHARS = 1024;
 
@@ -87,19 +89,21 @@ export function failureOf(
  * ```
  */
 export function withFailureHeaders(headers: Headers, failure: FailureMetadata): Headers {
-  const out: Record<string, string> = {
-    ...headers,
-    [FailureHeader.reason]: failure.reason,
-    [FailureHeader.errorName]: failure.errorName,
-    [FailureHeader.errorMessage]: truncate(failure.errorMessage),
-    [FailureHeader.attempts]: String(failure.attempts),
-    [FailureHeader.firstAttemptAt]: new Date(failure.firstAttemptAt).toISOString(),
-    [FailureHeader.failedAt]: new Date(failure.failedAt).toISOString(),
-    [FailureHeader.source]: failure.source,
+  // The names written out rather than read from FailureHeader, which would keep that whole table
+  // in every bundle; typed by it, so a name misspelt or left out fails the type check.
+  const written: Record<Exclude<FailureHeaderName, 'missive-failure-issues'>, string> = {
+    'missive-failure-reason': failure.reason,
+    'missive-failure-error-name': failure.errorName,
+    'missive-failure-error-message': truncate(failure.errorMessage),
+    'missive-failure-attempts': String(failure.attempts),
+    'missive-failure-first-attempt-at': new Date(failure.firstAttemptAt).toISOString(),
+    'missive-failure-failed-at': new Date(failure.failedAt).toISOString(),
+    'missive-failure-source': failure.source,
   };
+  const out: Record<string, string> = { ...headers, ...written };
   // A message dead-lettered twice must not keep the issues of its first failure.
-  delete out[FailureHeader.issues];
-  if (failure.issues?.length) out[FailureHeader.issues] = issuesJson(failure.issues);
+  delete out['missive-failure-issues'];
+  if (failure.issues?.length) out['missive-failure-issues'] = issuesJson(failure.issues);
   return out;
 }
 
