@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type Clock, systemClock } from '../../../clock.ts';
 import { ConfigurationError, IdempotencyTableNotFoundError } from '../../../errors.ts';
-import { integerOption, requiredOption } from '../../../options.ts';
+import { integerOption } from '../../../options.ts';
 import type { BeginResult, IdempotencyStore } from '../store.ts';
 import { expiresAtOf, FIXED_ATTRIBUTES, foundItem, type Item, MAX_ITEM_BYTES, ttlSeconds } from './item.ts';
 
@@ -89,8 +89,8 @@ interface Condition {
  * ```
  */
 export function dynamoDbIdempotencyStore(options: DynamoDbIdempotencyStoreOptions): IdempotencyStore {
-  const client = requiredOption('client', options.client, 'a DynamoDBClient');
-  if (typeof client.send !== 'function') throw new ConfigurationError('client', client, 'a DynamoDBClient');
+  const client = options.client;
+  if (typeof client?.send !== 'function') throw new ConfigurationError('client', client, 'a DynamoDBClient');
   const tableName = stringOption('tableName', options.tableName, undefined);
   const ttlMs = integerOption('ttlMs', options.ttlMs, 3_600_000, 1);
   const keyAttribute = stringOption('keyAttribute', options.keyAttribute, 'id');
