@@ -126,35 +126,25 @@ interface Deadline {
 }
 
 function deadlineTimers(clock: Clock, remainingMs: number, marginMs: number): Deadline {
+  const timers: TimerHandle[] = [];
+  /** Calls `fire` once `ms` remain; never without a deadline (a context without one, in a local test). */
+  const at = (ms: number, fire: () => void) => {
+    if (Number.isFinite(remainingMs)) timers.push(clock.setTimeout(fire, remainingMs - ms));
+  };
   const stop = new AbortController();
-  let giveUp: (error: Error) => void = () => undefined;
-  const givenUp = new Promise<never>((_, reject) => {
-    giveUp = reject;
-  });
-  givenUp.catch(() => undefined);
-  let cut: () => void = () => undefined;
-  const cutOff = new Promise<void>((resolve) => {
-    cut = resolve;
-  });
-  // No deadline (a context without one, in a local test): no timers.
-  if (!Number.isFinite(remainingMs)) return { signal: stop.signal, givenUp, cutOff, clear: () => undefined };
-  const timers = [
-    clock.setTimeout(
-      () => stop.abort(new Error(`The Lambda invocation times out in ${marginMs} ms (timeoutMarginMs).`)),
-      remainingMs - marginMs,
-    ),
-    clock.setTimeout(
-      () =>
-        giveUp(
-          new RetryLaterError(
-            `Handler still running ${Math.ceil(marginMs / 2)} ms before the Lambda timeout: given up, and retried at once. Stop work when its signal aborts.`,
-            { delayMs: 0 },
-          ),
+  at(marginMs, () => stop.abort(new Error(`The Lambda invocation times out in ${marginMs} ms (timeoutMarginMs).`)));
+  const givenUp = new Promise<never>((_, reject) =>
+    at(marginMs / 2, () =>
+      reject(
+        new RetryLaterError(
+          `Handler still running ${Math.ceil(marginMs / 2)} ms before the Lambda timeout: given up, and retried at once. Stop work when its signal aborts.`,
+          { delayMs: 0 },
         ),
-      remainingMs - marginMs / 2,
+      ),
     ),
-    clock.setTimeout(cut, remainingMs - marginMs / 4),
-  ];
+  );
+  givenUp.catch(() => undefined);
+  const cutOff = new Promise<void>((resolve) => at(marginMs / 4, resolve));
   return {
     signal: stop.signal,
     givenUp,
