@@ -48,15 +48,14 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_OPTIONS, type Bundle, bundle, packageOf } from './lambda/bundle.ts';
-import { gitCommit, intFromEnv, median } from './lib.ts';
+import { environment, intFromEnv, median, srcRoot, verbose, writeResults } from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : join(root, 'src');
 const RUNS = intFromEnv('BENCH_RUNS', 10);
 const WARMUP_ROUNDS = 1;
 /** A sample that takes longer than this fails the bench (a module that hangs at import). */
@@ -241,9 +240,7 @@ try {
         cpuSamples.get(job.key)?.push(sample.cpuMs.at(-1) as number);
       }
     }
-    if (process.env.BENCH_VERBOSE) {
-      console.log(`round ${round}: ${[...samples].map(([k, v]) => `${k} ${v.at(-1)?.toFixed(1)}`).join(', ')}`);
-    }
+    verbose(`round ${round}: ${[...samples].map(([k, v]) => `${k} ${v.at(-1)?.toFixed(1)}`).join(', ')}`);
   }
 
   const round2 = (value: number) => Math.round(value * 100) / 100;
@@ -335,11 +332,7 @@ try {
     warmupRounds: WARMUP_ROUNDS,
     statistic: 'median of RUNS samples, one fresh node process each, jobs round-robin in a rotating order',
     esbuild: BUNDLE_OPTIONS,
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpus: availableParallelism(),
-    src: process.env.BENCH_SRC ? srcRoot : 'src',
-    commit: gitCommit(),
+    ...environment(),
     timestamp: new Date().toISOString(),
   };
 
@@ -377,12 +370,7 @@ try {
     }
   }
 
-  if (!process.env.BENCH_NO_WRITE) {
-    const out = join(here, 'results/lambda.json');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`wrote ${out}`);
-  }
+  writeResults('lambda', results);
 } finally {
   if (process.env.BENCH_KEEP) console.log(`kept bundles in ${outdir}`);
   else rmSync(outdir, { recursive: true, force: true });

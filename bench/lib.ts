@@ -1,9 +1,25 @@
-/** Helpers every benchmark shares: environment overrides, medians, and the commit measured. */
+/**
+ * Helpers every benchmark shares: environment overrides, the src/ measured, medians, runs that
+ * start after a full GC and fail after a timeout, and where the results go.
+ */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The src/ measured: this repository's, or the prototype copy BENCH_SRC names. */
+export const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
+
+/** Imports a module of the src/ measured by its path under src/, e.g. `transports/sqs/index.ts`. */
+export function importSrc<T>(path: string): Promise<T> {
+  return import(pathToFileURL(resolve(srcRoot, path)).href) as Promise<T>;
+}
 
 /** A positive integer from the environment, or `fallback` when unset. */
 export function intFromEnv(name: string, fallback: number): number {
@@ -12,6 +28,22 @@ export function intFromEnv(name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
   return value;
+}
+
+/**
+ * The comma-separated entries of `all` that the environment variable `name` lists, or all of
+ * them when it is unset; an entry not in `all` throws (`Unknown ${what} ${entry}`).
+ */
+export function choicesFromEnv<T extends string>(name: string, all: readonly T[], what: string): T[] {
+  const raw = process.env[name];
+  const chosen = (raw ? raw.split(',').map((entry) => entry.trim()) : [...all]) as T[];
+  for (const entry of chosen) if (!all.includes(entry)) throw new Error(`Unknown ${what} ${entry}`);
+  return chosen;
+}
+
+/** Prints `text` when BENCH_VERBOSE is set. */
+export function verbose(text: string): void {
+  if (process.env.BENCH_VERBOSE) console.log(text);
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */
@@ -32,6 +64,55 @@ export function gitCommit(): string | null {
   } catch {
     return null;
   }
+}
+
+/** Node, platform and cores of this machine: the first keys of every result's environment. */
+export function machine() {
+  return { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism() };
+}
+
+/** The machine, the src/ measured (`src` or the BENCH_SRC path) and its commit. */
+export function environment() {
+  return { ...machine(), src: process.env.BENCH_SRC ? srcRoot : 'src', commit: gitCommit() };
+}
+
+/** Writes `results` as JSON to bench/results/`name`.json (or `out`), unless BENCH_NO_WRITE is set. */
+export function writeResults(name: string, results: unknown, out = resolve(here, 'results', `${name}.json`)): void {
+  if (process.env.BENCH_NO_WRITE) return;
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${out}`);
+}
+
+let collectGarbage: (() => void) | undefined;
+
+/**
+ * Before a timed run: a full collection, so garbage of the previous run is not billed to the
+ * next, then `ms` for timers and pending I/O of the previous run to settle.
+ */
+export async function settle(ms: number): Promise<void> {
+  if (!collectGarbage) {
+    setFlagsFromString('--expose-gc');
+    collectGarbage = runInNewContext('gc') as () => void;
+  }
+  collectGarbage();
+  await sleep(ms);
+}
+
+/**
+ * Whether `work` was still pending after `ms`. The timer is ref'd: it fails a stuck run, and
+ * keeps the process alive even if every timer left in the library is unref'd.
+ */
+export async function timedOut(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    work.then(() => false),
+    new Promise<boolean>((resolveLate) => {
+      timer = setTimeout(() => resolveLate(true), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return late;
 }
 
 interface StatsLike {

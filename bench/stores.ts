@@ -27,12 +27,6 @@
  * full GC before every run and a fresh key prefix per run. Results go to
  * bench/results/stores.json (BENCH_NO_WRITE=1 skips it; BENCH_VERBOSE=1 prints every run).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
@@ -42,9 +36,19 @@ import { redisIdempotencyStore } from '../src/reliability/idempotency/redis/inde
 import { memoryQueue } from '../src/transports/memory/index.ts';
 import { createIdempotencyTable, dynamoDbClient, startDynamoDbLocal } from '../test/helpers/dynamodb.ts';
 import { startRedis } from '../test/helpers/redis.ts';
-import { gitCommit, intFromEnv, median, runProblems } from './lib.ts';
+import {
+  choicesFromEnv,
+  gitCommit,
+  intFromEnv,
+  machine,
+  median,
+  runProblems,
+  settle,
+  timedOut,
+  verbose,
+  writeResults,
+} from './lib.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 20_000);
 /** DynamoDB Local handles a few hundred messages a second here: fewer messages, same statistic. */
 const DYNAMODB_MESSAGES = intFromEnv('BENCH_DYNAMODB_MESSAGES', Math.min(MESSAGES, 5_000));
@@ -54,8 +58,7 @@ const RUN_TIMEOUT_MS = intFromEnv('BENCH_RUN_TIMEOUT_MS', 180_000);
 const WARMUPS = 2;
 const ALL_STORES = ['none', 'memory', 'redis-node', 'redis-ioredis', 'dynamodb'] as const;
 type StoreName = (typeof ALL_STORES)[number];
-const STORES = (process.env.BENCH_STORES?.split(',').map((name) => name.trim()) ?? [...ALL_STORES]) as StoreName[];
-for (const name of STORES) if (!ALL_STORES.includes(name)) throw new Error(`Unknown store ${name}`);
+const STORES = choicesFromEnv('BENCH_STORES', ALL_STORES, 'store');
 
 /** Makes a fresh store (its own key prefix) for each run; closes what it opened at the end. */
 interface StoreUnderTest {
@@ -158,16 +161,9 @@ async function run(
 
   const started = performance.now();
   consumer.start();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    finished.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), RUN_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  const late = await timedOut(finished, RUN_TIMEOUT_MS);
   const elapsedMs = performance.now() - started;
-  if (timedOut) problems.unshift(`run did not finish within ${RUN_TIMEOUT_MS} ms: ${JSON.stringify(consumer.stats())}`);
+  if (late) problems.unshift(`run did not finish within ${RUN_TIMEOUT_MS} ms: ${JSON.stringify(consumer.stats())}`);
   await consumer.stop();
   problems.push(...runProblems(consumer.stats(), messages, queue.counts(), deadLetters.counts()));
   const handledTwice = seen.filter((count) => count > 1).length;
@@ -177,8 +173,6 @@ async function run(
   return { rate: messages / (elapsedMs / 1000), problems };
 }
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const messagesFor = (name: StoreName) => (name === 'dynamodb' ? DYNAMODB_MESSAGES : MESSAGES);
 const samples: Partial<Record<StoreName, number[]>> = {};
 /** Per store, each run's rate over that of a run without a store made just before it. */
@@ -187,14 +181,13 @@ const servers: Partial<Record<StoreName, string>> = {};
 
 /** One run after a full collection (so garbage of the previous run is not billed to the next). */
 const measure = async (name: StoreName, label: string, store: IdempotencyStore | undefined) => {
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await settle(20);
   const { rate, problems } = await run(store, messagesFor(name));
   if (problems.length > 0) {
     console.error(`FAIL ${name} (${label}): ${problems.join('; ')}`);
     process.exit(1);
   }
-  if (process.env.BENCH_VERBOSE) console.log(`${name} ${label}: ${Math.round(rate)} msg/s`);
+  verbose(`${name} ${label}: ${Math.round(rate)} msg/s`);
   return rate;
 };
 
@@ -258,9 +251,7 @@ const results = {
     'queue preloaded with N messages with distinct keys; one consumer; handler async, returns { n, status }; ' +
     'with a store, each message is one begin and one complete (with a 24-byte result), default leaseMs and fingerprint',
   servers: 'started by the benchmark on 127.0.0.1, sharing the machine (loopback, same CPUs)',
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpus: availableParallelism(),
+  ...machine(),
   commit: gitCommit(),
   timestamp: new Date().toISOString(),
 };
@@ -280,9 +271,4 @@ for (const name of STORES) {
     `${name.padEnd(16)} ${format(messagesPerSecond).padStart(11)}   ${ratioToNone === null ? '-' : `${(ratioToNone * 100).toFixed(1)}%`}`,
   );
 }
-if (!process.env.BENCH_NO_WRITE) {
-  const out = resolve(here, 'results/stores.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`wrote ${out}`);
-}
+writeResults('stores', results);
