@@ -45,23 +45,27 @@
  * BENCH_VERBOSE=1 prints every child's runs).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type * as OtelApi from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveTelemetry from '../src/telemetry/index.ts';
 import type * as MissiveMemory from '../src/transports/memory/index.ts';
-import { gitCommit, intFromEnv, median, runProblems } from './lib.ts';
+import {
+  type Body,
+  cpuMillis,
+  type LayerRun,
+  makeBodies,
+  makeHandler,
+  runLayer as runMemoryLayer,
+  verifyRun,
+} from './lib/layer.ts';
+import { choicesFromEnv, environment, importSrc, intFromEnv, median, settle, verbose, writeResults } from './lib.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
-const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
 
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 200_000);
 /**
@@ -87,20 +91,6 @@ const ALL_MODES = ['untraced', 'no-sdk', 'traced', 'sdk-floor'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const SDK_MODES: readonly Mode[] = ['traced', 'sdk-floor'];
 
-interface Body {
-  readonly n: number;
-}
-
-/** What a run measured and what it handled, for the exactly-once check. */
-interface RunResult {
-  readonly elapsedMs: number;
-  /** CPU time of the process (all threads, user + system) over the timed section. */
-  readonly cpuMs: number;
-  readonly seen: Uint8Array;
-  readonly sum: number;
-  readonly problems: string[];
-}
-
 /** What a child reports to the parent. */
 interface ChildReport {
   readonly mode: Mode;
@@ -120,28 +110,6 @@ interface ChildReport {
 // ---------------------------------------------------------------------------------------------
 // Child: one mode, one warm-up run and one measured run.
 // ---------------------------------------------------------------------------------------------
-
-/** The handler every mode awaits: counts the message and sums a field of its body (as bench/memory.ts). */
-function makeHandler(count: number, seen: Uint8Array, total: { sum: number; handled: number }, onLast: () => void) {
-  return async (message: { readonly body: Body }): Promise<void> => {
-    const n = message.body.n;
-    seen[n] = (seen[n] as number) + 1;
-    total.sum += n;
-    if (++total.handled === count) onLast();
-  };
-}
-
-function cpuMillis(since: NodeJS.CpuUsage): number {
-  const { user, system } = process.cpuUsage(since);
-  return (user + system) / 1000;
-}
-
-/** Bodies are built outside the timed section, once per run, for every mode alike. */
-function makeBodies(count: number): Body[] {
-  const bodies: Body[] = new Array(count);
-  for (let n = 0; n < count; n++) bodies[n] = { n };
-  return bodies;
-}
 
 const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
 
@@ -204,85 +172,29 @@ async function registerSdk() {
 type Sdk = Awaited<ReturnType<typeof registerSdk>>;
 
 async function loadMissive() {
-  const missive: typeof Missive = await import(pathToFileURL(resolve(srcRoot, 'index.ts')).href);
-  const memory: typeof MissiveMemory = await import(pathToFileURL(resolve(srcRoot, 'transports/memory/index.ts')).href);
-  const telemetry: typeof MissiveTelemetry = await import(pathToFileURL(resolve(srcRoot, 'telemetry/index.ts')).href);
+  const missive = await importSrc<typeof Missive>('index.ts');
+  const memory = await importSrc<typeof MissiveMemory>('transports/memory/index.ts');
+  const telemetry = await importSrc<typeof MissiveTelemetry>('telemetry/index.ts');
   return { ...missive, ...memory, ...telemetry };
 }
 type MissiveModules = Awaited<ReturnType<typeof loadMissive>>;
 
-/** bench/memory.ts's full-layer run: producer and consumer concurrent on one event loop. */
-async function runLayer(count: number, missive: MissiveModules, traced: boolean): Promise<RunResult> {
-  const { createConsumer, createProducer, memoryQueue, missiveTelemetry } = missive;
-  const bodies = makeBodies(count);
-  const items = bodies.map((body) => ({ body }));
-  const chunks: { body: Body }[][] = [];
-  for (let i = 0; i < items.length; i += SEND_CHUNK) chunks.push(items.slice(i, i + SEND_CHUNK));
-
-  const deadLetters = memoryQueue({ name: `${DESTINATION}-dlq` });
-  const queue = memoryQueue({ name: DESTINATION, deadLetterQueue: deadLetters });
-  const seen = new Uint8Array(count);
-  const total = { sum: 0, handled: 0 };
-  const problems: string[] = [];
-  let errors = 0;
-  const problem = (text: string) => {
-    if (++errors <= 10) problems.push(text);
-  };
-
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-
+/** bench/memory.ts's full-layer run, with `telemetry: missiveTelemetry()` if `traced`. */
+function runLayer(count: number, missive: MissiveModules, traced: boolean): Promise<LayerRun> {
   // Created per run, after the SDK (if any) is registered, as an application would.
-  const telemetry = traced ? { telemetry: missiveTelemetry() } : {};
-  const producer = createProducer<Body>({ transport: queue, ...telemetry });
-  const consumer = createConsumer<Body>({
-    transport: queue,
+  const telemetry = traced ? { telemetry: missive.missiveTelemetry() } : {};
+  return runMemoryLayer({
+    missive,
+    count,
     concurrency: CONCURRENCY,
     batchSize: BATCH_SIZE,
+    sendChunk: SEND_CHUNK,
     waitTimeMs: WAIT_TIME_MS,
-    onError: (error) => problem(`consumer error: ${error.message}`),
-    handler: makeHandler(count, seen, total, () => {
-      const check = () => {
-        if (consumer.stats().acked + consumer.stats().duplicates >= count) finish();
-        else setImmediate(check);
-      };
-      setImmediate(check);
-    }),
-    ...telemetry,
+    runTimeoutMs: RUN_TIMEOUT_MS,
+    name: DESTINATION,
+    producer: telemetry,
+    consumer: telemetry,
   });
-
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  consumer.start();
-  for (const chunk of chunks) {
-    const results = await producer.sendBatch(chunk);
-    for (const result of results) if (result.status !== 'sent') problem(`send failed: ${result.error.message}`);
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    finished.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), RUN_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  const elapsedMs = performance.now() - start;
-  const cpuMs = cpuMillis(cpuStart);
-  if (timedOut) {
-    const stats = consumer.stats();
-    problems.unshift(
-      `run did not finish within ${RUN_TIMEOUT_MS} ms: ${total.handled} handled, ${stats.acked} acked, ` +
-        `${stats.retried} retried, ${stats.deadLettered} dead-lettered, ${errors} errors`,
-    );
-  }
-
-  if (errors > 10) problems.push(`… and ${errors - 10} more errors`);
-  await consumer.stop();
-  await producer.close();
-  problems.push(...runProblems(consumer.stats(), count, queue.counts(), deadLetters.counts()));
-  return { elapsedMs, cpuMs, seen, sum: total.sum, problems };
 }
 
 /**
@@ -331,7 +243,7 @@ async function runFloor(
   sdk: Sdk,
   missive: MissiveModules,
   batchShape: 'send' | 'create',
-): Promise<RunResult> {
+): Promise<LayerRun> {
   const { api } = sdk;
   const { context, propagation, ROOT_CONTEXT, SpanKind, trace } = api;
   const { semconv } = missive;
@@ -433,52 +345,28 @@ async function runFloor(
   return { elapsedMs, cpuMs: cpuMillis(cpuStart), seen, sum: total.sum, problems: [] };
 }
 
-/** Every message handled exactly once: each index seen once, and the sum of all indices. */
-function verify(count: number, mode: Mode, run: string, result: RunResult): void {
-  const problems = [...result.problems];
-  let missing = 0;
-  let repeated = 0;
-  for (let n = 0; n < count; n++) {
-    const times = result.seen[n] as number;
-    if (times === 0) missing++;
-    else if (times > 1) repeated++;
-  }
-  if (missing > 0) problems.push(`${missing} messages never handled`);
-  if (repeated > 0) problems.push(`${repeated} messages handled more than once`);
-  const expectedSum = (count * (count - 1)) / 2;
-  if (result.sum !== expectedSum) problems.push(`sum ${result.sum}, expected ${expectedSum}`);
-  if (problems.length > 0) {
-    console.error(`FAIL ${mode} (${run}): ${problems.slice(0, 10).join('; ')}`);
-    process.exit(1);
-  }
-}
-
 async function child(mode: Mode): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   // Missive is loaded first, as an application's imports would be (the floor only reads its
   // semconv names and probes its batch shape); the SDK is registered before missiveTelemetry()
   // is called (in runLayer).
   const missive = await loadMissive();
   const sdk = SDK_MODES.includes(mode) ? await registerSdk() : undefined;
   const batchShape = sdk ? await probeBatchShape(missive) : undefined;
-  const run = (count: number): Promise<RunResult> => {
+  const run = (count: number): Promise<LayerRun> => {
     if (mode === 'sdk-floor') return runFloor(count, sdk as Sdk, missive, batchShape as 'send' | 'create');
     return runLayer(count, missive, mode !== 'untraced');
   };
   const warmupMessagesPerSecond: number[] = [];
-  let measured: RunResult | undefined;
+  let measured: LayerRun | undefined;
   let spans: number | undefined;
   for (let i = 1 - WARMUPS; i <= 1; i++) {
     const label = i <= 0 ? 'warm-up' : 'run';
     const count = i <= 0 ? WARMUP_MESSAGES : MESSAGES;
-    gc();
-    // Let timers and pending I/O of the previous run settle before the next one starts.
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await settle(10);
     const before = sdk?.exporter.exported ?? 0;
     if (sdk) sdk.exporter.scanning = i <= 0;
     const result = await run(count);
-    verify(count, mode, label, result);
+    verifyRun(count, mode, label, result);
     if (sdk) {
       // Untimed: the spans still buffered in the batch processor (fewer than one export batch).
       await sdk.provider.forceFlush();
@@ -491,15 +379,14 @@ async function child(mode: Mode): Promise<void> {
       spans = exported;
     }
     const rate = count / (result.elapsedMs / 1000);
-    if (process.env.BENCH_VERBOSE)
-      console.log(
-        `  ${mode} ${label}: ${Math.round(rate)} msg/s (${result.elapsedMs.toFixed(1)} ms, CPU ${result.cpuMs.toFixed(1)} ms)`,
-      );
+    verbose(
+      `  ${mode} ${label}: ${Math.round(rate)} msg/s (${result.elapsedMs.toFixed(1)} ms, CPU ${result.cpuMs.toFixed(1)} ms)`,
+    );
     if (i <= 0) warmupMessagesPerSecond.push(Math.round(rate));
     else measured = result;
   }
   await sdk?.provider.shutdown();
-  const { elapsedMs, cpuMs } = measured as RunResult;
+  const { elapsedMs, cpuMs } = measured as LayerRun;
   const report: ChildReport = {
     mode,
     messagesPerSecond: MESSAGES / (elapsedMs / 1000),
@@ -551,10 +438,7 @@ function versionOf(name: string): string | null {
 }
 
 async function parent(): Promise<void> {
-  const modes: Mode[] = process.env.BENCH_MODES
-    ? (process.env.BENCH_MODES.split(',').map((m) => m.trim()) as Mode[])
-    : [...ALL_MODES];
-  for (const mode of modes) if (!ALL_MODES.includes(mode)) throw new Error(`Unknown mode ${mode}`);
+  const modes = choicesFromEnv('BENCH_MODES', ALL_MODES, 'mode');
 
   const began = performance.now();
   const reports: Record<string, ChildReport[]> = Object.fromEntries(modes.map((mode) => [mode, []]));
@@ -702,11 +586,7 @@ async function parent(): Promise<void> {
         'no Missive: a bare loop creating the same spans with the same SDK (send span per chunk, inject, headers ' +
         'copied per message; per message extract, linked process span, context.with around the handler, ack event)',
     },
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpus: availableParallelism(),
-    src: process.env.BENCH_SRC ? srcRoot : 'src',
-    commit: gitCommit(),
+    ...environment(),
     loadAverageAtEnd: loadavg().map((value) => Number(value.toFixed(2))),
     wallSeconds: Number(((performance.now() - began) / 1000).toFixed(1)),
     timestamp: new Date().toISOString(),
@@ -741,12 +621,7 @@ async function parent(): Promise<void> {
       `${results.cpuTime.noSdkSlowdown ?? '-'} and ${results.cpuTime.sdkFloorRatio ?? '-'}`,
   );
 
-  if (!process.env.BENCH_NO_WRITE) {
-    const out = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : resolve(here, 'results/tracing.json');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`wrote ${out}`);
-  }
+  writeResults('tracing', results, process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : undefined);
 }
 
 const modeFlag = process.argv.indexOf('--mode');
