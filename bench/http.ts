@@ -42,27 +42,30 @@
  * Results go to bench/results/http.json (BENCH_NO_WRITE=1 skips it; BENCH_VERBOSE=1 prints
  * every run).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type * as Missive from '../src/index.ts';
 import type * as MissiveHttp from '../src/transports/http/index.ts';
 import type { Stats } from './http-server.ts';
-import { fail, gitCommit, intFromEnv, killChildOnExit, median } from './lib.ts';
+import { forkServer } from './lib/child.ts';
+import {
+  choicesFromEnv,
+  environment,
+  fail,
+  importSrc,
+  intFromEnv,
+  median,
+  settle,
+  timedOut,
+  verbose,
+  writeResults,
+} from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
-const missive: typeof Missive = await import(pathToFileURL(resolve(srcRoot, 'index.ts')).href);
-const missiveHttp: typeof MissiveHttp = await import(pathToFileURL(resolve(srcRoot, 'transports/http/index.ts')).href);
-const { createProducer } = missive;
-const { webhookTarget } = missiveHttp;
+const { createProducer } = await importSrc<typeof Missive>('index.ts');
+const { webhookTarget } = await importSrc<typeof MissiveHttp>('transports/http/index.ts');
 
 const REQUESTS = intFromEnv('BENCH_REQUESTS', 60_000);
 const RUNS = intFromEnv('BENCH_RUNS', 5);
@@ -78,57 +81,13 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const PATH = '/hooks/orders';
 const ALL_MODES = ['full', 'baseline', 'raw-signed'] as const;
 type Mode = (typeof ALL_MODES)[number];
-const MODES: Mode[] = process.env.BENCH_MODES
-  ? (process.env.BENCH_MODES.split(',').map((m) => m.trim()) as Mode[])
-  : [...ALL_MODES];
-for (const mode of MODES) if (!ALL_MODES.includes(mode)) throw new Error(`Unknown mode ${mode}`);
-
-const verbose = (text: string) => {
-  if (process.env.BENCH_VERBOSE) console.log(text);
-};
-
-// ---------------------------------------------------------------------------------------------
-// The receiver, in a child process
-
-let server: ChildProcess | undefined;
-let stoppingServer = false;
-
-killChildOnExit(() => server);
+const MODES = choicesFromEnv('BENCH_MODES', ALL_MODES, 'mode');
 
 // Unref'd: it fails a hung bench, but does not keep a finished one alive.
 setTimeout(() => fail('bench', [`did not finish within BENCH_TIMEOUT_MS (${TIMEOUT_MS} ms)`]), TIMEOUT_MS).unref();
 
-async function startServer(): Promise<number> {
-  const child = fork(resolve(here, 'http-server.ts'), [], {
-    // Not the parent's flags (--cpu-prof would profile the server too).
-    execArgv: [],
-    env: { ...process.env, BENCH_SECRET: SECRET },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  server = child;
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server did not start within 10 s')), 10_000);
-    child.once('message', (message: { port?: number }) => {
-      clearTimeout(timer);
-      if (typeof message.port === 'number') resolvePort(message.port);
-      else reject(new Error(`unexpected message from the server: ${JSON.stringify(message)}`));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited before it started (code ${code}, signal ${signal})`));
-    });
-  });
-  child.on('exit', (code, signal) => {
-    if (!stoppingServer)
-      fail('server', [`the server process exited during the bench (code ${code}, signal ${signal})`]);
-  });
-  child.on('message', (message: Stats & { id: number }) => {
-    const waiter = waiting.get(message.id);
-    waiting.delete(message.id);
-    waiter?.(message);
-  });
-  return port;
-}
+// ---------------------------------------------------------------------------------------------
+// The receiver, in a child process
 
 const waiting = new Map<number, (stats: Stats) => void>();
 let lastAsk = 0;
@@ -141,18 +100,8 @@ function askServer(cmd: 'reset' | 'stats'): Promise<Stats> {
       clearTimeout(timer);
       resolveStats(stats);
     });
-    server?.send({ id, cmd });
+    server.child.send({ id, cmd });
   });
-}
-
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  stoppingServer = true;
-  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(3_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,20 +171,13 @@ async function drive(count: number, post: (item: OrderPaid) => Promise<void>): P
       }
     }
   };
-  let timer: NodeJS.Timeout | undefined;
   const cpuAtStart = process.cpuUsage();
   const start = performance.now();
   const workers = Array.from({ length: CONCURRENCY }, worker);
-  const timedOut = await Promise.race([
-    Promise.all(workers).then(() => false),
-    new Promise<boolean>((resolveTimeout) => {
-      timer = setTimeout(() => resolveTimeout(true), RUN_TIMEOUT_MS);
-    }),
-  ]);
+  const late = await timedOut(Promise.all(workers), RUN_TIMEOUT_MS);
   const elapsedMs = performance.now() - start;
   const cpu = process.cpuUsage(cpuAtStart);
-  clearTimeout(timer);
-  if (timedOut) problems.unshift(`did not finish within ${RUN_TIMEOUT_MS} ms (${next} of ${count} started)`);
+  if (late) problems.unshift(`did not finish within ${RUN_TIMEOUT_MS} ms (${next} of ${count} started)`);
   if (errors > 10) problems.push(`… ${errors} failed in all`);
   return { elapsedMs, clientCpuUs: cpu.user + cpu.system, problems };
 }
@@ -330,14 +272,8 @@ interface Sample {
   readonly connections: number;
 }
 
-// A full collection before each run, so garbage of the previous run is not billed to the next.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 async function run(mode: Mode, url: string, count: number, label: string): Promise<Sample> {
-  gc();
-  // Let timers and pending I/O of the previous run settle before the next one starts.
-  await sleep(20);
+  await settle(20);
   await askServer('reset');
   const runner = mode === 'full' ? runFull : mode === 'baseline' ? runBaseline : runRawSigned;
   const result = await runner(url, count);
@@ -360,8 +296,21 @@ async function run(mode: Mode, url: string, count: number, label: string): Promi
 }
 
 const benchStart = performance.now();
-const port = await startServer();
-const url = `http://127.0.0.1:${port}${PATH}`;
+const server = await forkServer(
+  resolve(here, 'http-server.ts'),
+  'server',
+  (message) => {
+    const { port } = message as { port?: unknown };
+    return typeof port === 'number' ? port : undefined;
+  },
+  { ...process.env, BENCH_SECRET: SECRET },
+);
+server.child.on('message', (message: Stats & { id: number }) => {
+  const waiter = waiting.get(message.id);
+  waiting.delete(message.id);
+  waiter?.(message);
+});
+const url = `http://127.0.0.1:${server.ready}${PATH}`;
 const samples: Record<Mode, Sample[]> = { full: [], baseline: [], 'raw-signed': [] };
 try {
   for (let round = 1 - WARMUP_RUNS; round <= RUNS; round++) {
@@ -374,7 +323,7 @@ try {
     }
   }
 } finally {
-  await stopServer();
+  await server.stop();
 }
 
 const medianOf = (mode: Mode, pick: (sample: Sample) => number) =>
@@ -456,11 +405,7 @@ const results = {
       'raw undici Pool with the headers Missive sends, HMAC-SHA256 signed by node:crypto (key imported once); no retries',
   },
   server: 'node:http on 127.0.0.1 in a child process; reads the body, answers 204, keep-alive (keepAliveTimeout 120 s)',
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpus: availableParallelism(),
-  src: process.env.BENCH_SRC ? srcRoot : 'src',
-  commit: gitCommit(),
+  ...environment(),
   durationSeconds: Number(((performance.now() - benchStart) / 1000).toFixed(1)),
   timestamp: new Date().toISOString(),
 };
@@ -491,9 +436,4 @@ if (MODES.includes('full')) row('full sender (producer + webhook)', 'full');
 if (ratio !== null)
   console.log(`target ratio ≥ ${TARGET_RATIO}: ${results.target.met ? 'met' : 'not met'} (ratio ${ratio.toFixed(3)})`);
 
-if (!process.env.BENCH_NO_WRITE) {
-  const out = resolve(here, 'results/http.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`wrote ${out}`);
-}
+writeResults('http', results);

@@ -2,7 +2,7 @@
  * Helpers every benchmark shares: environment overrides, the src/ measured, medians, runs that
  * start after a full GC and fail after a timeout, and where the results go.
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -148,24 +148,6 @@ export function runProblems(stats: StatsLike, expected: number, queue: CountsLik
       problems.push(`${name} not empty: ${JSON.stringify(counts)}`);
   }
   return problems;
-}
-
-/**
- * Kills the child process `current()` returns (a server the bench forked) when this process
- * exits, and on SIGINT or SIGTERM, so an interrupted or failed bench leaves no server behind.
- */
-export function killChildOnExit(current: () => ChildProcess | undefined): void {
-  const kill = () => {
-    const child = current();
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  };
-  process.on('exit', kill);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      kill();
-      process.exit(130);
-    });
-  }
 }
 
 /** Prints what failed (its first ten problems) and exits with code 1; exit handlers stop servers. */

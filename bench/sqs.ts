@@ -67,14 +67,11 @@
  * Results go to bench/results/sqs.json (BENCH_NO_WRITE=1 skips it; BENCH_VERBOSE=1 prints
  * every run).
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { fileURLToPath } from 'node:url';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -89,14 +86,22 @@ import {
 import type * as Missive from '../src/index.ts';
 import { RECEIVE_ATTRIBUTES } from '../src/transports/sqs/attributes.ts';
 import type * as MissiveSqs from '../src/transports/sqs/index.ts';
-import { fail, gitCommit, intFromEnv, killChildOnExit, median } from './lib.ts';
+import { type ForkedServer, forkServer } from './lib/child.ts';
+import {
+  choicesFromEnv,
+  environment,
+  fail,
+  importSrc,
+  intFromEnv,
+  median,
+  settle,
+  verbose,
+  writeResults,
+} from './lib.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const srcRoot = process.env.BENCH_SRC ? resolve(process.env.BENCH_SRC) : resolve(here, '../src');
-const missive: typeof Missive = await import(pathToFileURL(resolve(srcRoot, 'index.ts')).href);
-const missiveSqs: typeof MissiveSqs = await import(pathToFileURL(resolve(srcRoot, 'transports/sqs/index.ts')).href);
-const { createConsumer, createProducer } = missive;
-const { sqsQueue } = missiveSqs;
+const { createConsumer, createProducer } = await importSrc<typeof Missive>('index.ts');
+const { sqsQueue } = await importSrc<typeof MissiveSqs>('transports/sqs/index.ts');
 
 /** Messages per throughput run (producer and consumer alike). */
 const MESSAGES = intFromEnv('BENCH_MESSAGES', 8_000);
@@ -140,62 +145,24 @@ const EARLY_EMPTY_MARGIN_MS = 500;
 const RUN_TIMEOUT_MS = intFromEnv('BENCH_RUN_TIMEOUT_MS', 30_000);
 const ALL_PHASES = ['throughput', 'steady', 'latency'] as const;
 type Phase = (typeof ALL_PHASES)[number];
-const PHASES: Phase[] = process.env.BENCH_PHASES
-  ? (process.env.BENCH_PHASES.split(',').map((p) => p.trim()) as Phase[])
-  : [...ALL_PHASES];
-for (const phase of PHASES) if (!ALL_PHASES.includes(phase)) throw new Error(`Unknown phase ${phase}`);
+const PHASES: Phase[] = choicesFromEnv('BENCH_PHASES', ALL_PHASES, 'phase');
 if (SENDERS % 10 !== 0) throw new Error('BENCH_SENDERS must be a multiple of 10 (raw loops send batches of 10)');
 
 interface Body {
   readonly n: number;
 }
 
-const verbose = (text: string) => {
-  if (process.env.BENCH_VERBOSE) console.log(text);
-};
-
 // ---------------------------------------------------------------------------------------------
 // fauxqs in a child process
 
-let server: ChildProcess | undefined;
-
-killChildOnExit(() => server);
+let server: ForkedServer<string> | undefined;
 
 async function startServer(): Promise<string> {
-  const child = fork(resolve(here, 'fauxqs-server.ts'), [], {
-    // Not the parent's flags (--cpu-prof would profile fauxqs too).
-    execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  server = await forkServer(resolve(here, 'fauxqs-server.ts'), 'fauxqs', (message) => {
+    const { endpoint } = message as { endpoint?: unknown };
+    return typeof endpoint === 'string' ? endpoint : undefined;
   });
-  server = child;
-  const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
-    const timer = setTimeout(() => reject(new Error('fauxqs did not start within 10 s')), 10_000);
-    child.once('message', (message: { endpoint?: string }) => {
-      clearTimeout(timer);
-      if (typeof message.endpoint === 'string') resolveEndpoint(message.endpoint);
-      else reject(new Error(`unexpected message from fauxqs: ${JSON.stringify(message)}`));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`fauxqs exited before it started (code ${code}, signal ${signal})`));
-    });
-  });
-  child.on('exit', (code, signal) => {
-    if (!stoppingServer)
-      fail('fauxqs', [`the fauxqs process exited during the bench (code ${code}, signal ${signal})`]);
-  });
-  return endpoint;
-}
-
-let stoppingServer = false;
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  stoppingServer = true;
-  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(3_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  return server.ready;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,7 +413,7 @@ const sleep = (ms: number) => new Promise<void>((resolveSleep) => setTimeout(res
 /** CPU time used so far by the fauxqs process, in ms (Linux /proc); undefined elsewhere. */
 function serverCpuMs(): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${server?.pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${server?.child.pid}/stat`, 'utf8');
     // Fields after the command name (in parentheses): utime and stime are the 14th and 15th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
@@ -532,15 +499,6 @@ function summary(values: readonly number[]) {
     max: round(sorted[sorted.length - 1] as number),
     mean: round(sorted.reduce((sum, v) => sum + v, 0) / sorted.length),
   };
-}
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** A full collection and a moment for sockets and timers of the last run to settle. */
-async function settle(): Promise<void> {
-  gc();
-  await sleep(20);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,7 +715,7 @@ async function rotate<T>(run: number, work: Record<Side, () => Promise<T>>) {
   const results = {} as Record<Side, { result: T; cpu: Cpu }>;
   for (let i = 0; i < SIDES.length; i++) {
     const side = SIDES[(run + i) % SIDES.length] as Side;
-    await settle();
+    await settle(20);
     results[side] = await withCpu(work[side]);
   }
   return results;
@@ -882,7 +840,7 @@ async function steadyRun(rate: number | 'max'): Promise<SteadyResult> {
     () => `${counted.counts.deleted} of ${count} deleted`,
   );
   counted.onDeleted = finished.check;
-  await settle();
+  await settle(20);
   const start = performance.now();
   consumer.start();
   const sends: Promise<unknown>[] = [];
@@ -983,7 +941,7 @@ async function latencyMissive(samples: LatencySamples): Promise<void> {
   };
   const producer = createProducer<Body>({ transport: queueOf(counted, queue.url) });
   const sends: Promise<unknown>[] = [];
-  await settle();
+  await settle(20);
   await paced(LATENCY_MESSAGES, LATENCY_RATE, (n) => {
     const at = performance.now();
     calledAt[n] = at;
@@ -1012,7 +970,7 @@ async function latencyRaw(samples: LatencySamples): Promise<void> {
   const counted = countedClient();
   const problems = problemList();
   const sends: Promise<unknown>[] = [];
-  await settle();
+  await settle(20);
   await paced(LATENCY_MESSAGES, LATENCY_RATE, (n) => {
     const at = performance.now();
     sends.push(
@@ -1154,7 +1112,7 @@ if (PHASES.includes('latency')) {
 
 phaseSeconds.latency = round((performance.now() - phaseStart) / 1000, 1);
 admin.destroy();
-await stopServer();
+await server?.stop();
 const benchSeconds = (performance.now() - benchStart) / 1000;
 
 // ---------------------------------------------------------------------------------------------
@@ -1286,11 +1244,7 @@ const results = {
   batchLingerMs: LINGER_MS,
   emulator: `fauxqs ${packageVersion('fauxqs')} in a child process on 127.0.0.1`,
   awsSdk: packageVersion('@aws-sdk/client-sqs'),
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpus: availableParallelism(),
-  src: process.env.BENCH_SRC ? srcRoot : 'src',
-  commit: gitCommit(),
+  ...environment(),
   benchSeconds: round(benchSeconds, 1),
   phaseSeconds,
   timestamp: new Date().toISOString(),
@@ -1334,9 +1288,4 @@ if (latencySummary) {
   );
 }
 
-if (!process.env.BENCH_NO_WRITE) {
-  const out = resolve(here, 'results/sqs.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`wrote ${out}`);
-}
+writeResults('sqs', results);
