@@ -55,6 +55,27 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** Nearest-rank percentile of ascending `sorted`, p in (0, 1]. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number;
+}
+
+/** `value` rounded to `digits` decimals (2 unless told). */
+export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+/** Count, p50, p90, p99, max and mean of `values`, each rounded to 2 decimals. */
+export function summary(values: readonly number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50: round(percentile(sorted, 0.5)),
+    p90: round(percentile(sorted, 0.9)),
+    p99: round(percentile(sorted, 0.99)),
+    max: round(sorted[sorted.length - 1] as number),
+    mean: round(sorted.reduce((sum, v) => sum + v, 0) / sorted.length),
+  };
+}
+
 /** The short commit measured, `+dirty` when src/ has uncommitted changes; null for a BENCH_SRC copy. */
 export function gitCommit(): string | null {
   if (process.env.BENCH_SRC) return null;
