@@ -1,16 +1,20 @@
 /**
- * SQS clients whose every request bench/sqs.ts counts, and Missive's SQS transport on them. The
- * counting is an SDK middleware at the `initialize` step: once per `client.send()`, outside the
- * SDK's own retries, aborted long polls included.
+ * SQS clients whose every request bench/sqs.ts counts, and Missive's SQS transport, producer and
+ * consumer on them. The counting is an SDK middleware at the `initialize` step: once per
+ * `client.send()`, outside the SDK's own retries, aborted long polls included.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type * as Missive from '../../src/index.ts';
+import type { Message } from '../../src/index.ts';
 import type * as MissiveSqs from '../../src/transports/sqs/index.ts';
 import { importSrc } from '../lib.ts';
-import { EARLY_EMPTY_MARGIN_MS, LINGER_OVERRIDE } from './config.ts';
+import type { ProblemSink } from './checks.ts';
+import { BATCH_SIZE, type Body, CONCURRENCY, EARLY_EMPTY_MARGIN_MS, LINGER_OVERRIDE } from './config.ts';
 import { sqsClient } from './emulator.ts';
 
-export const { createConsumer, createProducer } = await importSrc<typeof Missive>('index.ts');
+const missive = await importSrc<typeof Missive>('index.ts');
+export const { createProducer } = missive;
+const { createConsumer } = missive;
 const { sqsQueue } = await importSrc<typeof MissiveSqs>('transports/sqs/index.ts');
 
 /** What a client sent, by command (without the `Command` suffix). */
@@ -122,5 +126,20 @@ export function queueOf(counted: CountedClient, queueUrl: string) {
     client: counted.client,
     queueUrl,
     ...(LINGER_OVERRIDE === undefined ? {} : { batchLingerMs: LINGER_OVERRIDE }),
+  });
+}
+
+/** `createConsumer` on `transport` with CONCURRENCY and BATCH_SIZE, its errors added to `problems`. */
+export function benchConsumer(
+  transport: ReturnType<typeof queueOf>,
+  problems: ProblemSink,
+  handler: (message: Message<Body>) => Promise<void>,
+) {
+  return createConsumer<Body>({
+    transport,
+    concurrency: CONCURRENCY,
+    batchSize: BATCH_SIZE,
+    onError: (error) => problems.add(`consumer error: ${error.message}`),
+    handler,
   });
 }

@@ -6,8 +6,8 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { RECEIVE_ATTRIBUTES } from '../../src/transports/sqs/attributes.ts';
 import { consumerProblems, type ProblemSink } from './checks.ts';
-import { type CountedClient, createConsumer, queueOf } from './client.ts';
-import { BATCH_SIZE, type Body, CONCURRENCY, POLLERS } from './config.ts';
+import { benchConsumer, type CountedClient, queueOf } from './client.ts';
+import { type Body, POLLERS } from './config.ts';
 import { awaitDeletes } from './pacing.ts';
 
 export interface ConsumeResult {
@@ -18,15 +18,9 @@ export interface ConsumeResult {
 /** `createConsumer` on `sqsQueue` (CONCURRENCY, BATCH_SIZE), trivial handler; what it handled, and the ms until the last delete. */
 export async function consumeMissive(counted: CountedClient, queueUrl: string, count: number, problems: ProblemSink) {
   const seen = new Uint8Array(count);
-  const consumer = createConsumer<Body>({
-    transport: queueOf(counted, queueUrl),
-    concurrency: CONCURRENCY,
-    batchSize: BATCH_SIZE,
-    onError: (error) => problems.add(`consumer error: ${error.message}`),
-    handler: async (message) => {
-      const n = message.body.n;
-      seen[n] = (seen[n] as number) + 1;
-    },
+  const consumer = benchConsumer(queueOf(counted, queueUrl), problems, async (message) => {
+    const n = message.body.n;
+    seen[n] = (seen[n] as number) + 1;
   });
   const deleted = awaitDeletes(counted, count, problems);
   const start = performance.now();

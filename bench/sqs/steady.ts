@@ -5,11 +5,9 @@
  */
 import { fail, round, settle, verbose } from '../lib.ts';
 import { checkQueueEmpty, consumerProblems, exactlyOnce, problemList } from './checks.ts';
-import { countedClient, createConsumer, createProducer, queueOf, totalCalls } from './client.ts';
+import { benchConsumer, countedClient, createProducer, queueOf, totalCalls } from './client.ts';
 import {
-  BATCH_SIZE,
   type Body,
-  CONCURRENCY,
   HANDLER_MS,
   HEADLINE_RATE,
   SENDERS,
@@ -47,16 +45,10 @@ async function steadyRun(rate: number | 'max'): Promise<SteadyResult> {
   const problems = problemList();
   const transport = queueOf(counted, queue.url);
   const seen = new Uint8Array(count);
-  const consumer = createConsumer<Body>({
-    transport,
-    concurrency: CONCURRENCY,
-    batchSize: BATCH_SIZE,
-    onError: (error) => problems.add(`consumer error: ${error.message}`),
-    handler: async (message) => {
-      const n = message.body.n;
-      seen[n] = (seen[n] as number) + 1;
-      if (HANDLER_MS > 0) await sleep(HANDLER_MS);
-    },
+  const consumer = benchConsumer(transport, problems, async (message) => {
+    const n = message.body.n;
+    seen[n] = (seen[n] as number) + 1;
+    if (HANDLER_MS > 0) await sleep(HANDLER_MS);
   });
   const producer = createProducer<Body>({ transport });
   const deleted = awaitDeletes(counted, count, problems);
