@@ -1,8 +1,17 @@
 import { ConfigurationError, TransportError } from '../../errors.ts';
 import type { FailureMetadata } from '../../failure.ts';
 import type { Envelope } from '../../message.ts';
-import type { Delivery } from '../contract.ts';
-import type { MemoryQueue, Stored } from './queue.ts';
+import type { Delivery, TransportFeatures } from '../contract.ts';
+import type { Stored } from './stored.ts';
+
+/** What a delivery settles through: the {@link MemoryQueue} it came from (its `@internal` settle methods). */
+export interface Settlement {
+  readonly name: string;
+  readonly features: TransportFeatures;
+  settleAck(stored: Stored, receipt: number): void;
+  settleVisibility(stored: Stored, receipt: number, delayMs: number): void;
+  settleDeadLetter(stored: Stored, receipt: number, failure: FailureMetadata): Error | undefined;
+}
 
 const RESOLVED = Promise.resolve();
 
@@ -11,12 +20,12 @@ export class MemoryDelivery implements Delivery {
   readonly envelope: Envelope;
   readonly attempt: number;
   readonly firstReceivedAt: number;
-  readonly #queue: MemoryQueue;
+  readonly #queue: Settlement;
   readonly #stored: Stored;
   readonly #receipt: number;
   #settled = false;
 
-  constructor(queue: MemoryQueue, stored: Stored) {
+  constructor(queue: Settlement, stored: Stored) {
     this.#queue = queue;
     this.#stored = stored;
     this.#receipt = stored.receipt;

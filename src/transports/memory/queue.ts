@@ -1,15 +1,22 @@
-import { type Clock, systemClock, type TimerHandle } from '../../clock.ts';
-import { ConfigurationError, MessageTooLargeError, TransportError } from '../../errors.ts';
+/**
+ * The in-memory queue: SQS's message lifecycle (visible, delayed, in flight, gone), receive counts
+ * and redrive, over the parts next to it that keep order, deadlines, deduplication and waiting receives.
+ */
+import { type Clock, systemClock } from '../../clock.ts';
+import { ConfigurationError } from '../../errors.ts';
 import { type FailureMetadata, withFailureHeaders } from '../../failure.ts';
-import { type Envelope, envelopeSizeBytes, type OutgoingEnvelope } from '../../message.ts';
+import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import { integerOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { SqsLimits } from '../sqs-limits.ts';
-import { type Deadlined, DeadlineHeap } from './deadline-heap.ts';
+import { DeadlineTimer } from './deadline-timer.ts';
+import { DeduplicationWindow } from './deduplication.ts';
 import { MemoryDelivery } from './delivery.ts';
-import { Deque } from './deque.ts';
+import { ReceiveOrder } from './receive-order.ts';
+import { fifoSendRefusal, sendRefusal } from './send-checks.ts';
+import { type Group, State, Stored } from './stored.ts';
+import { Waiters } from './waiters.ts';
 
-const MAX_DELAY_MS = SqsLimits.maxDelayMs;
 const MAX_VISIBILITY_MS = SqsLimits.maxVisibilityMs;
 
 /** Options of {@link memoryQueue}. Defaults mirror Amazon SQS. */
@@ -47,52 +54,7 @@ export interface QueueCounts {
   readonly delayed: number;
 }
 
-const State = { Visible: 0, Delayed: 1, InFlight: 2, Gone: 3 } as const;
-type State = (typeof State)[keyof typeof State];
-
-/** @internal A message as the queue keeps it. */
-export class Stored implements Deadlined {
-  deadline = 0;
-  heapIndex = -1;
-  state: State = State.Visible;
-  receiveCount = 0;
-  firstReceivedAt = 0;
-  /** Bumped on every receive, so settlement through an older delivery is ignored. */
-  receipt = 0;
-  readonly envelope: Envelope;
-  readonly sequence: number;
-  readonly group: Group | undefined;
-
-  constructor(envelope: Envelope, sequence: number, group: Group | undefined) {
-    this.envelope = envelope;
-    this.sequence = sequence;
-    this.group = group;
-  }
-}
-
-/** A FIFO message group: its messages in order; the head may be in flight. */
-interface Group {
-  readonly id: string;
-  readonly messages: Deque<Stored>;
-  /** Whether the group sits in the ready list. */
-  listed: boolean;
-}
-
-interface Waiter {
-  wake(): void;
-}
-
 let queueCount = 0;
-
-/**
- * Whether `envelope` may be larger than `maxBytes`. UTF-8 takes at most 3 bytes per UTF-16 code
- * unit, so most messages are cleared without encoding them to count their bytes.
- */
-function mayExceed(envelope: Envelope, maxBytes: number): boolean {
-  let units = envelope.body.length;
-  for (const name in envelope.headers) units += name.length + (envelope.headers[name] as string).length;
-  return units * 3 > maxBytes;
-}
 
 /**
  * An in-memory queue with the semantics of Amazon SQS: visibility timeouts, receive counts,
@@ -108,20 +70,15 @@ export class MemoryQueue implements Sender, Receiver {
   readonly #visibilityTimeoutMs: number;
   readonly #delayMs: number;
   readonly #maxMessageBytes: number;
-  readonly #deduplicationWindowMs: number;
   readonly #deadLetterQueue: MemoryQueue | undefined;
   readonly #maxReceiveCount: number;
 
-  readonly #visible = new Deque<Stored>();
-  readonly #groups = new Map<string, Group>();
-  readonly #readyGroups = new Deque<Group>();
-  readonly #deadlines = new DeadlineHeap<Stored>();
-  readonly #deduplication = new Map<string, { id: string; expiresAt: number }>();
-  readonly #waiters = new Deque<Waiter>();
+  readonly #order: ReceiveOrder;
+  readonly #deadlines: DeadlineTimer<Stored>;
+  readonly #deduplication: DeduplicationWindow;
+  readonly #waiters: Waiters;
   #sequence = 0;
   #counts = { visible: 0, inFlight: 0, delayed: 0 };
-  #timer: TimerHandle | undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
 
   constructor(options: MemoryQueueOptions = {}) {
     this.#fifo = options.fifo ?? false;
@@ -134,9 +91,11 @@ export class MemoryQueue implements Sender, Receiver {
       0,
       MAX_VISIBILITY_MS,
     );
-    this.#delayMs = integerOption('delayMs', options.delayMs, 0, 0, MAX_DELAY_MS);
+    this.#delayMs = integerOption('delayMs', options.delayMs, 0, 0, SqsLimits.maxDelayMs);
     this.#maxMessageBytes = integerOption('maxMessageBytes', options.maxMessageBytes, SqsLimits.maxMessageBytes, 1);
-    this.#deduplicationWindowMs = integerOption('deduplicationWindowMs', options.deduplicationWindowMs, 300_000, 0);
+    this.#deduplication = new DeduplicationWindow(
+      integerOption('deduplicationWindowMs', options.deduplicationWindowMs, 300_000, 0),
+    );
     this.#deadLetterQueue = options.deadLetterQueue;
     this.#maxReceiveCount = integerOption('maxReceiveCount', options.maxReceiveCount, Number.POSITIVE_INFINITY, 1);
     if (options.maxReceiveCount !== undefined && !this.#deadLetterQueue) {
@@ -153,6 +112,9 @@ export class MemoryQueue implements Sender, Receiver {
         `a ${this.#fifo ? 'FIFO' : 'standard'} queue, like the source queue (as SQS requires)`,
       );
     }
+    this.#order = new ReceiveOrder(this.#fifo);
+    this.#deadlines = new DeadlineTimer(this.#clock, (due) => this.#makeVisible(due));
+    this.#waiters = new Waiters(this.#clock);
     this.features = {
       fifo: this.#fifo,
       delay: true,
@@ -194,7 +156,7 @@ export class MemoryQueue implements Sender, Receiver {
     if (taken.length > 0 || options.waitTimeMs <= 0 || options.signal?.aborted) return taken;
     const deadline = this.#clock.now() + options.waitTimeMs;
     for (;;) {
-      const woken = await this.#wait(deadline - this.#clock.now(), options.signal);
+      const woken = await this.#waiters.wait(deadline - this.#clock.now(), options.signal);
       const more = this.#take(max, visibilityMs);
       if (more.length > 0 || !woken) return more;
     }
@@ -214,7 +176,7 @@ export class MemoryQueue implements Sender, Receiver {
    * ```
    */
   counts(): QueueCounts {
-    this.#releaseDue();
+    this.#deadlines.releaseDue();
     return { ...this.#counts };
   }
 
@@ -230,14 +192,9 @@ export class MemoryQueue implements Sender, Receiver {
     const forget = (stored: Stored) => {
       stored.state = State.Gone;
     };
-    for (const stored of this.#visible) forget(stored);
-    for (const group of this.#groups.values()) for (const stored of group.messages) forget(stored);
+    for (const stored of this.#order.drain()) forget(stored);
     for (const stored of this.#deadlines.drain()) forget(stored);
-    this.#visible.clear();
-    this.#groups.clear();
-    this.#readyGroups.clear();
     this.#counts = { visible: 0, inFlight: 0, delayed: 0 };
-    this.#disarm();
   }
 
   /** @internal Settles a delivery: deletes the message. */
@@ -255,7 +212,7 @@ export class MemoryQueue implements Sender, Receiver {
     }
     stored.deadline = this.#clock.now() + Math.min(delayMs, MAX_VISIBILITY_MS);
     this.#deadlines.upsert(stored);
-    this.#arm();
+    this.#deadlines.arm();
   }
 
   /**
@@ -278,49 +235,16 @@ export class MemoryQueue implements Sender, Receiver {
 
   #accept(envelope: OutgoingEnvelope, now: number, fromRedrive = false): SendOutcome {
     const id = envelope.id;
-    const size = mayExceed(envelope, this.#maxMessageBytes) ? envelopeSizeBytes(envelope) : 0;
-    if (size > this.#maxMessageBytes) {
-      return { status: 'permanent', id, error: new MessageTooLargeError(this.name, size, this.#maxMessageBytes) };
-    }
     const delayMs = envelope.delayMs ?? this.#delayMs;
-    if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
-      return {
-        status: 'permanent',
-        id,
-        error: new TransportError(
-          this.name,
-          `delayMs ${delayMs} is outside 0 to ${MAX_DELAY_MS} ms, the range SQS allows. Schedule longer waits elsewhere (a database, EventBridge Scheduler).`,
-          false,
-        ),
-      };
-    }
+    const refused =
+      sendRefusal(this.name, envelope, delayMs, this.#maxMessageBytes) ??
+      (this.#fifo ? fifoSendRefusal(this.name, envelope, fromRedrive) : undefined);
+    if (refused) return { status: 'permanent', id, error: refused };
     let group: Group | undefined;
     if (this.#fifo) {
-      if (!envelope.groupId) {
-        return {
-          status: 'permanent',
-          id,
-          error: new TransportError(
-            this.name,
-            `FIFO queue ${this.name} needs a groupId on every message. Pass groupId to send().`,
-            false,
-          ),
-        };
-      }
-      if (envelope.delayMs !== undefined && !fromRedrive) {
-        return {
-          status: 'permanent',
-          id,
-          error: new TransportError(
-            this.name,
-            `FIFO queue ${this.name} does not support per-message delays (nor does SQS). Set delayMs on the queue instead.`,
-            false,
-          ),
-        };
-      }
-      const duplicate = fromRedrive ? undefined : this.#deduplicate(envelope, now);
+      const duplicate = fromRedrive ? undefined : this.#deduplication.duplicateOf(envelope, now);
       if (duplicate) return { status: 'accepted', id: duplicate };
-      group = this.#groupOf(envelope.groupId);
+      group = this.#order.group(envelope.groupId as string);
     }
     // An explicit copy without delayMs: object rest (`{ delayMs, ...stored }`) costs ~8x more.
     const stored: Envelope = {
@@ -332,53 +256,25 @@ export class MemoryQueue implements Sender, Receiver {
       groupId: envelope.groupId,
     };
     const record = new Stored(stored, this.#sequence++, group);
-    group?.messages.push(record);
+    if (group) this.#order.join(record);
     if (delayMs > 0 && !fromRedrive) {
       record.state = State.Delayed;
       record.deadline = now + delayMs;
       this.#counts.delayed++;
       this.#deadlines.upsert(record);
-      this.#arm();
+      this.#deadlines.arm();
     } else {
       this.#enqueueVisible(record);
     }
     return { status: 'accepted', id };
   }
 
-  /** Returns the id of the message this one duplicates within the window, or records it. */
-  #deduplicate(envelope: Envelope, now: number): string | undefined {
-    // The window is the same for every key, so entries expire in insertion order.
-    for (const [key, entry] of this.#deduplication) {
-      if (entry.expiresAt > now) break;
-      this.#deduplication.delete(key);
-    }
-    const seen = this.#deduplication.get(envelope.idempotencyKey);
-    if (seen) return seen.id;
-    this.#deduplication.set(envelope.idempotencyKey, { id: envelope.id, expiresAt: now + this.#deduplicationWindowMs });
-    return undefined;
-  }
-
-  #groupOf(id: string): Group {
-    let group = this.#groups.get(id);
-    if (!group) {
-      group = { id, messages: new Deque(), listed: false };
-      this.#groups.set(id, group);
-    }
-    return group;
-  }
-
   /** Makes `stored` receivable: FIFO messages through their group, when they head it. */
   #enqueueVisible(stored: Stored): void {
     stored.state = State.Visible;
     this.#counts.visible++;
-    const group = stored.group;
-    if (!group) {
-      this.#visible.push(stored);
-    } else if (group.messages.peek() === stored && !group.listed) {
-      group.listed = true;
-      this.#readyGroups.push(group);
-    }
-    this.#wakeOne();
+    this.#order.offer(stored);
+    this.#waiters.wakeOne();
   }
 
   #makeVisible(stored: Stored): void {
@@ -392,24 +288,15 @@ export class MemoryQueue implements Sender, Receiver {
     if (stored.state === State.InFlight) this.#counts.inFlight--;
     stored.state = State.Gone;
     this.#deadlines.remove(stored);
-    const group = stored.group;
-    if (!group) return;
-    group.messages.shift();
-    const next = group.messages.peek();
-    if (!next) this.#groups.delete(group.id);
-    else if (next.state === State.Visible && !group.listed) {
-      group.listed = true;
-      this.#readyGroups.push(group);
-      this.#wakeOne();
-    }
+    if (stored.group && this.#order.leave(stored)) this.#waiters.wakeOne();
   }
 
   #take(max: number, visibilityMs: number): Delivery[] {
-    this.#releaseDue();
+    this.#deadlines.releaseDue();
     const out: Delivery[] = [];
     const now = this.#clock.now();
     while (out.length < max) {
-      const stored = this.#nextVisible();
+      const stored = this.#order.next();
       if (!stored) break;
       this.#counts.visible--;
       if (stored.receiveCount >= this.#maxReceiveCount) {
@@ -432,81 +319,7 @@ export class MemoryQueue implements Sender, Receiver {
       this.#deadlines.upsert(stored);
       out.push(new MemoryDelivery(this, stored));
     }
-    if (out.length > 0) this.#arm();
+    if (out.length > 0) this.#deadlines.arm();
     return out;
-  }
-
-  #nextVisible(): Stored | undefined {
-    if (!this.#fifo) return this.#visible.shift();
-    const group = this.#readyGroups.shift();
-    if (!group) return undefined;
-    group.listed = false;
-    return group.messages.peek();
-  }
-
-  /** Moves every message whose deadline has passed back to visible. */
-  #releaseDue(): void {
-    const now = this.#clock.now();
-    for (let due = this.#deadlines.popDue(now); due; due = this.#deadlines.popDue(now)) {
-      this.#makeVisible(due);
-    }
-  }
-
-  /** Keeps the one timer armed for the earliest deadline, so long polls wake when messages return. */
-  #arm(): void {
-    const first = this.#deadlines.peek();
-    if (!first || first.deadline >= this.#timerAt) return;
-    this.#disarm();
-    this.#timerAt = first.deadline;
-    this.#timer = this.#clock.setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerAt = Number.POSITIVE_INFINITY;
-        this.#releaseDue();
-        this.#arm();
-      },
-      Math.max(0, first.deadline - this.#clock.now()),
-      { keepAlive: false },
-    );
-  }
-
-  #disarm(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-  }
-
-  #wakeOne(): void {
-    this.#waiters.shift()?.wake();
-  }
-
-  /** Waits until a message may be visible (true) or `ms` passes or `signal` aborts (false). */
-  #wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-    if (ms <= 0 || signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const finish = (woken: boolean) => {
-        this.#clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(woken);
-      };
-      const waiter: Waiter = { wake: () => finish(true) };
-      const onAbort = () => {
-        this.#dropWaiter(waiter);
-        finish(false);
-      };
-      // A caller awaiting a receive is pending work: this timer keeps the process alive.
-      const timer = this.#clock.setTimeout(() => {
-        this.#dropWaiter(waiter);
-        finish(false);
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
-  }
-
-  #dropWaiter(waiter: Waiter): void {
-    const kept = [...this.#waiters].filter((w) => w !== waiter);
-    this.#waiters.clear();
-    for (const w of kept) this.#waiters.push(w);
   }
 }
