@@ -2,18 +2,25 @@ import { TransportError } from '../../errors.ts';
 import type { FailureMetadata } from '../../failure.ts';
 import type { Envelope } from '../../message.ts';
 import type { Delivery, SendOutcome } from '../contract.ts';
-import type { SqsQueue } from './queue.ts';
+
+/** What a delivery settles through: the {@link SqsQueue} it came from (its `@internal` methods). */
+export interface Settlement {
+  readonly queueUrl: string;
+  delete(receiptHandle: string): Promise<Error | undefined>;
+  changeVisibility(receiptHandle: string, ms: number): Promise<Error | undefined>;
+  sendToDeadLetterQueue(envelope: Envelope, failure: FailureMetadata): Promise<SendOutcome>;
+}
 
 /** A message received from SQS. */
 export class SqsDelivery implements Delivery {
   readonly envelope: Envelope;
   readonly attempt: number;
   readonly firstReceivedAt: number;
-  readonly #queue: SqsQueue;
+  readonly #queue: Settlement;
   readonly #receiptHandle: string;
   #settled = false;
 
-  constructor(queue: SqsQueue, receiptHandle: string, envelope: Envelope, attempt: number, firstReceivedAt: number) {
+  constructor(queue: Settlement, receiptHandle: string, envelope: Envelope, attempt: number, firstReceivedAt: number) {
     this.#queue = queue;
     this.#receiptHandle = receiptHandle;
     this.envelope = envelope;

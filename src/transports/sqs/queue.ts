@@ -1,34 +1,25 @@
-import { createHash } from 'node:crypto';
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  type MessageAttributeValue,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SendMessageBatchCommandOutput,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import { type Clock, sleep, systemClock } from '../../clock.ts';
-import { ConfigurationError, MessageTooLargeError, TransportError } from '../../errors.ts';
+/**
+ * The SQS transport's queue: its options, and receiving; sends, acks and visibility changes go
+ * through the batching next to it, dead letters through the queue's dead-letter route.
+ */
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type Clock, systemClock } from '../../clock.ts';
+import { ConfigurationError } from '../../errors.ts';
 import { type FailureMetadata, withFailureHeaders } from '../../failure.ts';
 import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import { integerOption, requiredOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
 import { SqsLimits } from '../sqs-limits.ts';
-import { fromSqsMessage, RECEIVE_ATTRIBUTES, sqsMessageSizeBytes, toMessageAttributes } from './attributes.ts';
-import { Batcher } from './batcher.ts';
-import { isRetryable, toTransportError } from './classify.ts';
+import { fromSqsMessage, RECEIVE_ATTRIBUTES } from './attributes.ts';
+import { toTransportError } from './classify.ts';
+import { DeadLetterRoute } from './dead-letter-route.ts';
 import { SqsDelivery } from './delivery.ts';
+import { ReceiptBatches } from './receipt-batches.ts';
+import { toSeconds, waitSeconds } from './seconds.ts';
+import { deduplicationId, SendBatches } from './send-batches.ts';
 
-const MAX_BATCH_ENTRIES = SqsLimits.maxBatchEntries;
-const MAX_BATCH_BYTES = SqsLimits.maxMessageBytes;
-const MAX_DELAY_SECONDS = SqsLimits.maxDelayMs / 1000;
+const MAX_MESSAGE_BYTES = SqsLimits.maxMessageBytes;
 const MAX_VISIBILITY_SECONDS = SqsLimits.maxVisibilityMs / 1000;
-const MAX_WAIT_SECONDS = SqsLimits.maxWaitMs / 1000;
-/** Tries of one batch call before its entries fail. */
-const BATCH_CALL_ATTEMPTS = 3;
 
 /** Options of {@link sqsQueue}. Durations are in milliseconds. */
 export interface SqsQueueOptions {
@@ -59,18 +50,6 @@ export interface SqsQueueOptions {
   readonly clock?: Clock;
 }
 
-interface SendEntry {
-  readonly envelope: OutgoingEnvelope;
-  readonly attributes: Record<string, MessageAttributeValue>;
-  readonly sizeBytes: number;
-  readonly deduplicationId: string | undefined;
-}
-
-interface VisibilityEntry {
-  readonly receiptHandle: string;
-  readonly seconds: number;
-}
-
 /**
  * An Amazon SQS queue as a Missive {@link Sender} and {@link Receiver}. Sends are coalesced into
  * `SendMessageBatch` calls, acks into `DeleteMessageBatch`, visibility changes into
@@ -81,71 +60,63 @@ export class SqsQueue implements Sender, Receiver {
   readonly features: TransportFeatures;
   readonly messagingSystem = 'aws_sqs';
   readonly #client: SQSClient;
-  readonly #clock: Clock;
-  readonly #lingerMs: number;
-  readonly #fifo: boolean;
-  readonly #groupId: ((envelope: Envelope) => string) | undefined;
-  readonly #maxMessageBytes: number;
-  readonly #deadLetter: 'native' | { readonly queueUrl: string };
-  readonly #sends: Batcher<SendEntry, SendOutcome>;
-  readonly #deletes: Batcher<string, Error | undefined>;
-  readonly #visibility: Batcher<VisibilityEntry, Error | undefined>;
-  #redrive: Promise<{ deadLetterQueueUrl: string; maxReceiveCount: number } | undefined> | undefined;
-  #deadLetterQueue: Promise<SqsQueue> | undefined;
+  readonly #sends: SendBatches;
+  readonly #receipts: ReceiptBatches;
+  readonly #deadLetters: DeadLetterRoute<SqsQueue>;
 
   constructor(options: SqsQueueOptions) {
-    this.#client = requiredOption('client', options.client, 'an SQSClient from @aws-sdk/client-sqs');
-    this.queueUrl = requiredOption('queueUrl', options.queueUrl, 'the URL of an SQS queue');
-    if (typeof this.queueUrl !== 'string' || !/^https?:\/\//.test(this.queueUrl)) {
+    const client = requiredOption('client', options.client, 'an SQSClient from @aws-sdk/client-sqs');
+    this.#client = client;
+    const queueUrl = requiredOption('queueUrl', options.queueUrl, 'the URL of an SQS queue');
+    this.queueUrl = queueUrl;
+    if (typeof queueUrl !== 'string' || !/^https?:\/\//.test(queueUrl)) {
       throw new ConfigurationError(
         'queueUrl',
-        this.queueUrl,
+        queueUrl,
         'a queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/orders',
       );
     }
-    this.#fifo = options.fifo ?? this.queueUrl.endsWith('.fifo');
+    const fifo = options.fifo ?? queueUrl.endsWith('.fifo');
     const group = options.messageGroupId;
-    this.#groupId = typeof group === 'function' ? group : group === undefined ? undefined : () => group;
-    this.#maxMessageBytes = integerOption(
+    const maxMessageBytes = integerOption(
       'maxMessageBytes',
       options.maxMessageBytes,
-      MAX_BATCH_BYTES,
+      MAX_MESSAGE_BYTES,
       1,
-      MAX_BATCH_BYTES,
+      MAX_MESSAGE_BYTES,
     );
-    this.#deadLetter = options.deadLetter ?? 'native';
+    const deadLetter = options.deadLetter ?? 'native';
     const lingerMs = integerOption('batchLingerMs', options.batchLingerMs, 5, 0, 1_000);
-    this.#lingerMs = lingerMs;
     const clock = options.clock ?? systemClock;
-    this.#clock = clock;
     this.features = {
-      fifo: this.#fifo,
-      delay: !this.#fifo,
+      fifo,
+      delay: !fifo,
       deadLetter: true,
-      nativeDeadLetter: this.#deadLetter === 'native',
+      nativeDeadLetter: deadLetter === 'native',
       persistence: true,
     };
-    this.#sends = new Batcher({
-      maxEntries: MAX_BATCH_ENTRIES,
-      maxBytes: MAX_BATCH_BYTES,
-      sizeOf: (entry) => entry.sizeBytes,
+    this.#sends = new SendBatches({
+      client,
+      queueUrl,
+      fifo,
+      groupId: typeof group === 'function' ? group : group === undefined ? undefined : () => group,
+      maxMessageBytes,
       lingerMs,
       clock,
-      flush: (entries) => this.#sendBatch(entries),
     });
-    this.#deletes = new Batcher({
-      maxEntries: MAX_BATCH_ENTRIES,
-      // Nobody waits on an ack but the consumer's bookkeeping: a longer wait fills more batches.
-      lingerMs: integerOption('ackLingerMs', options.ackLingerMs, 20, 0, 1_000),
-      clock,
-      flush: (handles) => this.#deleteBatch(handles),
-    });
-    this.#visibility = new Batcher({
-      maxEntries: MAX_BATCH_ENTRIES,
+    this.#receipts = new ReceiptBatches({
+      client,
+      queueUrl,
       lingerMs,
+      ackLingerMs: integerOption('ackLingerMs', options.ackLingerMs, 20, 0, 1_000),
       clock,
-      flush: (entries) => this.#visibilityBatch(entries),
     });
+    this.#deadLetters = new DeadLetterRoute(
+      client,
+      queueUrl,
+      deadLetter,
+      (url) => new SqsQueue({ client, queueUrl: url, deadLetter: { queueUrl: url }, clock, batchLingerMs: lingerMs }),
+    );
   }
 
   get destination(): string {
@@ -158,14 +129,14 @@ export class SqsQueue implements Sender, Receiver {
 
   /** Sends envelopes through batched `SendMessageBatch` calls; invalid ones are `permanent` without a call. */
   send(envelopes: readonly OutgoingEnvelope[]): Promise<SendOutcome[]> {
-    return Promise.all(envelopes.map((envelope) => this.#sendOne(envelope, undefined)));
+    return Promise.all(envelopes.map((envelope) => this.#sends.send(envelope, undefined)));
   }
 
   /** Receives up to 10 messages (SQS's maximum per call), long-polling up to 20 s. */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const command = new ReceiveMessageCommand({
       QueueUrl: this.queueUrl,
-      MaxNumberOfMessages: Math.max(1, Math.min(MAX_BATCH_ENTRIES, options.maxMessages)),
+      MaxNumberOfMessages: Math.max(1, Math.min(SqsLimits.maxBatchEntries, options.maxMessages)),
       WaitTimeSeconds: waitSeconds(options.waitTimeMs),
       ...(options.visibilityTimeoutMs === undefined
         ? {}
@@ -200,31 +171,23 @@ export class SqsQueue implements Sender, Receiver {
    * `maxReceiveCount` of the queue's redrive policy), or undefined without one. Consumers cap
    * their attempts to it.
    */
-  async deliveryLimit(): Promise<number | undefined> {
-    const policy = await this.#redrivePolicy();
-    if (!policy && this.#deadLetter === 'native') {
-      throw new TransportError(
-        this.queueUrl,
-        `Queue ${this.queueUrl} has no RedrivePolicy, so native dead-lettering has nowhere to move messages. Give it one, or pass deadLetter: { queueUrl } to sqsQueue().`,
-        false,
-      );
-    }
-    return policy?.maxReceiveCount;
+  deliveryLimit(): Promise<number | undefined> {
+    return this.#deadLetters.deliveryLimit();
   }
 
   /** Sends every batched send, delete and visibility change waiting now, and waits for the answers. */
   async flush(): Promise<void> {
-    await Promise.all([this.#sends.drain(), this.#deletes.drain(), this.#visibility.drain()]);
+    await Promise.all([this.#sends.drain(), this.#receipts.drain()]);
   }
 
   /** @internal */
   delete(receiptHandle: string): Promise<Error | undefined> {
-    return this.#deletes.add(receiptHandle);
+    return this.#receipts.delete(receiptHandle);
   }
 
   /** @internal */
   changeVisibility(receiptHandle: string, ms: number): Promise<Error | undefined> {
-    return this.#visibility.add({ receiptHandle, seconds: toSeconds(ms, MAX_VISIBILITY_SECONDS) });
+    return this.#receipts.changeVisibility(receiptHandle, ms);
   }
 
   /**
@@ -233,247 +196,8 @@ export class SqsQueue implements Sender, Receiver {
    * swallowed by a FIFO dead-letter queue's five-minute deduplication.
    */
   async sendToDeadLetterQueue(envelope: Envelope, failure: FailureMetadata): Promise<SendOutcome> {
-    const target = await this.#deadLetterTarget();
+    const target = await this.#deadLetters.target();
     const headers = withFailureHeaders(envelope.headers, failure);
-    return target.#sendOne({ ...envelope, headers }, deduplicationId(`${envelope.id}:${failure.failedAt}`));
+    return target.#sends.send({ ...envelope, headers }, deduplicationId(`${envelope.id}:${failure.failedAt}`));
   }
-
-  #sendOne(envelope: OutgoingEnvelope, dedupOverride: string | undefined): Promise<SendOutcome> {
-    const id = envelope.id;
-    const attributes = toMessageAttributes(envelope);
-    const sizeBytes = sqsMessageSizeBytes(envelope.body, attributes);
-    if (sizeBytes > this.#maxMessageBytes) {
-      return Promise.resolve({
-        status: 'permanent',
-        id,
-        error: new MessageTooLargeError(this.queueUrl, sizeBytes, this.#maxMessageBytes),
-      });
-    }
-    if (envelope.delayMs !== undefined && (envelope.delayMs < 0 || envelope.delayMs > MAX_DELAY_SECONDS * 1000)) {
-      return Promise.resolve({
-        status: 'permanent',
-        id,
-        error: new TransportError(
-          this.queueUrl,
-          `delayMs ${envelope.delayMs} is outside 0 to ${MAX_DELAY_SECONDS * 1000} ms, the range SQS allows (DelaySeconds up to 900). Schedule longer waits elsewhere (EventBridge Scheduler, a database).`,
-          false,
-        ),
-      });
-    }
-    if (this.#fifo) {
-      if (envelope.delayMs) {
-        return Promise.resolve({
-          status: 'permanent',
-          id,
-          error: new TransportError(
-            this.queueUrl,
-            `FIFO queue ${this.queueUrl} does not support per-message delays. Set DelaySeconds on the queue instead.`,
-            false,
-          ),
-        });
-      }
-      if (!envelope.groupId && !this.#groupId) {
-        return Promise.resolve({
-          status: 'permanent',
-          id,
-          error: new TransportError(
-            this.queueUrl,
-            `FIFO queue ${this.queueUrl} needs a MessageGroupId. Pass groupId to send(), or messageGroupId to sqsQueue().`,
-            false,
-          ),
-        });
-      }
-    }
-    const dedup = this.#fifo ? (dedupOverride ?? deduplicationId(envelope.idempotencyKey)) : undefined;
-    return this.#sends.add({ envelope, attributes, sizeBytes, deduplicationId: dedup });
-  }
-
-  async #sendBatch(entries: SendEntry[]): Promise<SendOutcome[]> {
-    const command = new SendMessageBatchCommand({
-      QueueUrl: this.queueUrl,
-      Entries: entries.map(({ envelope, attributes, deduplicationId }, index) => ({
-        Id: String(index),
-        MessageBody: envelope.body,
-        MessageAttributes: attributes,
-        ...(envelope.delayMs ? { DelaySeconds: toSeconds(envelope.delayMs, MAX_DELAY_SECONDS) } : {}),
-        ...(this.#fifo
-          ? { MessageGroupId: envelope.groupId ?? this.#groupId?.(envelope), MessageDeduplicationId: deduplicationId }
-          : {}),
-      })),
-    });
-    let output: SendMessageBatchCommandOutput;
-    try {
-      output = await this.#client.send(command);
-    } catch (error) {
-      const failure = toTransportError(error, this.queueUrl, 'SendMessageBatch');
-      return entries.map(({ envelope }) => ({
-        status: failure.retryable ? 'retryable' : 'permanent',
-        id: envelope.id,
-        error: failure,
-      }));
-    }
-    const failed = new Map((output.Failed ?? []).map((entry) => [entry.Id, entry]));
-    return entries.map(({ envelope }, index): SendOutcome => {
-      const failure = failed.get(String(index));
-      if (!failure) return { status: 'accepted', id: envelope.id };
-      // SenderFault marks a problem with the entry itself; anything else is SQS's and may pass on retry.
-      const retryable = failure.SenderFault !== true;
-      const error = new TransportError(
-        this.queueUrl,
-        `SQS refused message ${envelope.id} (${failure.Code}: ${failure.Message ?? 'no detail'})${retryable ? '; it is retried.' : '. Fix the message; retrying cannot help.'}`,
-        retryable,
-      );
-      return retryable
-        ? { status: 'retryable', id: envelope.id, error }
-        : { status: 'permanent', id: envelope.id, error };
-    });
-  }
-
-  async #deleteBatch(handles: string[]): Promise<(Error | undefined)[]> {
-    try {
-      const output = await this.#withRetries(() =>
-        this.#client.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: handles.map((ReceiptHandle, index) => ({ Id: String(index), ReceiptHandle })),
-          }),
-        ),
-      );
-      return entryErrors(handles.length, output.Failed, this.queueUrl, 'DeleteMessageBatch');
-    } catch (error) {
-      throw toTransportError(error, this.queueUrl, 'DeleteMessageBatch');
-    }
-  }
-
-  async #visibilityBatch(entries: VisibilityEntry[]): Promise<(Error | undefined)[]> {
-    try {
-      const output = await this.#withRetries(() =>
-        this.#client.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: entries.map(({ receiptHandle, seconds }, index) => ({
-              Id: String(index),
-              ReceiptHandle: receiptHandle,
-              VisibilityTimeout: seconds,
-            })),
-          }),
-        ),
-      );
-      return entryErrors(entries.length, output.Failed, this.queueUrl, 'ChangeMessageVisibilityBatch');
-    } catch (error) {
-      throw toTransportError(error, this.queueUrl, 'ChangeMessageVisibilityBatch');
-    }
-  }
-
-  /**
-   * Runs a delete or visibility batch call, repeating it after a short pause on throttling, 5xx
-   * or network errors (three tries in all): a lost delete costs a redelivery. Sends are not
-   * repeated here: the producer retries them, within its retry budget.
-   */
-  async #withRetries<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (attempt >= BATCH_CALL_ATTEMPTS || !isRetryable(error)) throw error;
-        await sleep(this.#clock, 50 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
-      }
-    }
-  }
-
-  #redrivePolicy(): Promise<{ deadLetterQueueUrl: string; maxReceiveCount: number } | undefined> {
-    this.#redrive ??= this.#readRedrivePolicy().catch((error: unknown) => {
-      this.#redrive = undefined;
-      throw error;
-    });
-    return this.#redrive;
-  }
-
-  async #readRedrivePolicy(): Promise<{ deadLetterQueueUrl: string; maxReceiveCount: number } | undefined> {
-    let policy: string | undefined;
-    try {
-      const output = await this.#client.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy'] }),
-      );
-      policy = output.Attributes?.RedrivePolicy;
-    } catch (error) {
-      throw toTransportError(error, this.queueUrl, 'GetQueueAttributes');
-    }
-    if (!policy) return undefined;
-    const { deadLetterTargetArn, maxReceiveCount } = JSON.parse(policy) as {
-      deadLetterTargetArn: string;
-      maxReceiveCount: number | string;
-    };
-    // arn:aws:sqs:<region>:<account>:<name>
-    const [, , , , account, name] = deadLetterTargetArn.split(':');
-    try {
-      const { QueueUrl } = await this.#client.send(
-        new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }),
-      );
-      return { deadLetterQueueUrl: QueueUrl as string, maxReceiveCount: Number(maxReceiveCount) };
-    } catch (error) {
-      throw toTransportError(error, deadLetterTargetArn, 'GetQueueUrl');
-    }
-  }
-
-  #deadLetterTarget(): Promise<SqsQueue> {
-    this.#deadLetterQueue ??= (async () => {
-      const url =
-        this.#deadLetter === 'native' ? (await this.#redrivePolicy())?.deadLetterQueueUrl : this.#deadLetter.queueUrl;
-      if (!url) {
-        throw new TransportError(
-          this.queueUrl,
-          `Queue ${this.queueUrl} has no RedrivePolicy, so there is no dead-letter queue to move messages to. Give it one, or pass deadLetter: { queueUrl } to sqsQueue().`,
-          false,
-        );
-      }
-      return new SqsQueue({
-        client: this.#client,
-        queueUrl: url,
-        deadLetter: { queueUrl: url },
-        clock: this.#clock,
-        batchLingerMs: this.#lingerMs,
-      });
-    })().catch((error: unknown) => {
-      this.#deadLetterQueue = undefined;
-      throw error;
-    });
-    return this.#deadLetterQueue;
-  }
-}
-
-/** Per-entry errors of a batch call's `Failed` list, in entry order. */
-function entryErrors(
-  count: number,
-  failed: { Id?: string | undefined; Code?: string | undefined; Message?: string | undefined }[] | undefined,
-  queueUrl: string,
-  operation: string,
-): (Error | undefined)[] {
-  const errors: (Error | undefined)[] = new Array(count).fill(undefined);
-  for (const entry of failed ?? []) {
-    const expired = entry.Code === 'ReceiptHandleIsInvalid' || entry.Code === 'MessageNotInflight';
-    errors[Number(entry.Id)] = new TransportError(
-      queueUrl,
-      expired
-        ? `${operation} on ${queueUrl}: the receipt handle expired (SQS ${entry.Code}); the message's visibility had lapsed, so it will be delivered again (idempotency keeps that safe).`
-        : `${operation} on ${queueUrl} failed for one entry (SQS ${entry.Code}: ${entry.Message ?? 'no detail'}).`,
-      !expired,
-    );
-  }
-  return errors;
-}
-
-/** A long-poll wait in whole seconds, as SQS takes it. */
-function waitSeconds(waitTimeMs: number): number {
-  return Math.min(MAX_WAIT_SECONDS, Math.ceil(Math.max(0, waitTimeMs) / 1000));
-}
-
-/** Milliseconds to whole seconds, rounded up (a delay is a minimum), within [0, max]. */
-function toSeconds(ms: number, max: number): number {
-  return Math.min(max, Math.max(0, Math.ceil(ms / 1000)));
-}
-
-/** A valid `MessageDeduplicationId` (at most 128 characters of printable ASCII) for a key. */
-function deduplicationId(key: string): string {
-  return key.length <= 128 && /^[\x21-\x7e]+$/.test(key) ? key : createHash('sha256').update(key).digest('hex');
 }
