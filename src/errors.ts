@@ -1,8 +1,7 @@
 /**
  * Every error Missive raises is a {@link MissiveError} (errors your own handlers throw are passed
- * through as they are): it has a stable
- * string `code` to branch on, keeps the underlying error as `cause`, and carries the data a
- * caller needs to act (the option, the destination, the attempt).
+ * through as they are): it has a stable string `code` to branch on, keeps the underlying error as
+ * `cause`, and carries the data a caller needs to act (the option, the destination, the attempt).
  *
  * Check errors with the brand guards ({@link isMissiveError}, {@link isMissiveErrorCode}) rather
  * than `instanceof`: the guards keep working when two copies of Missive end up in one bundle.
@@ -472,6 +471,7 @@ export function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** A received option value as a configuration error shows it: strings quoted, objects and functions by kind only. */
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
