@@ -16,12 +16,3 @@ export const MAX_DELAY_MS = 900_000;
 export const MAX_VISIBILITY_MS = 43_200_000;
 /** Longest long-poll wait, in milliseconds. */
 export const MAX_WAIT_MS = 20_000;
-
-/** The same limits as one table. */
-export const SqsLimits = {
-  maxMessageBytes: MAX_MESSAGE_BYTES,
-  maxBatchEntries: MAX_BATCH_ENTRIES,
-  maxDelayMs: MAX_DELAY_MS,
-  maxVisibilityMs: MAX_VISIBILITY_MS,
-  maxWaitMs: MAX_WAIT_MS,
-} as const;

@@ -8,7 +8,7 @@ import { type FailureMetadata, withFailureHeaders } from '../../failure.ts';
 import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import { integerOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
-import { SqsLimits } from '../sqs-limits.ts';
+import { MAX_DELAY_MS, MAX_MESSAGE_BYTES, MAX_VISIBILITY_MS } from '../sqs-limits.ts';
 import { DeadlineTimer } from './deadline-timer.ts';
 import { DeduplicationWindow } from './deduplication.ts';
 import { MemoryDelivery } from './delivery.ts';
@@ -16,8 +16,6 @@ import { ReceiveOrder } from './receive-order.ts';
 import { fifoSendRefusal, sendRefusal } from './send-checks.ts';
 import { type Group, State, Stored } from './stored.ts';
 import { Waiters } from './waiters.ts';
-
-const MAX_VISIBILITY_MS = SqsLimits.maxVisibilityMs;
 
 /** Options of {@link memoryQueue}. Defaults mirror Amazon SQS. */
 export interface MemoryQueueOptions {
@@ -91,8 +89,8 @@ export class MemoryQueue implements Sender, Receiver {
       0,
       MAX_VISIBILITY_MS,
     );
-    this.#delayMs = integerOption('delayMs', options.delayMs, 0, 0, SqsLimits.maxDelayMs);
-    this.#maxMessageBytes = integerOption('maxMessageBytes', options.maxMessageBytes, SqsLimits.maxMessageBytes, 1);
+    this.#delayMs = integerOption('delayMs', options.delayMs, 0, 0, MAX_DELAY_MS);
+    this.#maxMessageBytes = integerOption('maxMessageBytes', options.maxMessageBytes, MAX_MESSAGE_BYTES, 1);
     this.#deduplication = new DeduplicationWindow(
       integerOption('deduplicationWindowMs', options.deduplicationWindowMs, 300_000, 0),
     );

@@ -4,9 +4,7 @@
  */
 import { MessageTooLargeError, TransportError } from '../../errors.ts';
 import { type Envelope, envelopeSizeBytes, type OutgoingEnvelope } from '../../message.ts';
-import { SqsLimits } from '../sqs-limits.ts';
-
-const MAX_DELAY_MS = SqsLimits.maxDelayMs;
+import { MAX_DELAY_MS } from '../sqs-limits.ts';
 
 /** Why queue `name` refuses `envelope` sent with `delayMs`, or undefined if it may be stored. */
 export function sendRefusal(

@@ -9,7 +9,7 @@ import { type FailureMetadata, withFailureHeaders } from '../../failure.ts';
 import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import { integerOption, requiredOption } from '../../options.ts';
 import type { Delivery, ReceiveOptions, Receiver, Sender, SendOutcome, TransportFeatures } from '../contract.ts';
-import { SqsLimits } from '../sqs-limits.ts';
+import { MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MAX_VISIBILITY_MS } from '../sqs-limits.ts';
 import { fromSqsMessage, RECEIVE_ATTRIBUTES } from './attributes.ts';
 import { toTransportError } from './classify.ts';
 import { DeadLetterRoute } from './dead-letter-route.ts';
@@ -18,8 +18,7 @@ import { ReceiptBatches } from './receipt-batches.ts';
 import { toSeconds, waitSeconds } from './seconds.ts';
 import { deduplicationId, SendBatches } from './send-batches.ts';
 
-const MAX_MESSAGE_BYTES = SqsLimits.maxMessageBytes;
-const MAX_VISIBILITY_SECONDS = SqsLimits.maxVisibilityMs / 1000;
+const MAX_VISIBILITY_SECONDS = MAX_VISIBILITY_MS / 1000;
 
 /** Options of {@link sqsQueue}. Durations are in milliseconds. */
 export interface SqsQueueOptions {
@@ -136,7 +135,7 @@ export class SqsQueue implements Sender, Receiver {
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const command = new ReceiveMessageCommand({
       QueueUrl: this.queueUrl,
-      MaxNumberOfMessages: Math.max(1, Math.min(SqsLimits.maxBatchEntries, options.maxMessages)),
+      MaxNumberOfMessages: Math.max(1, Math.min(MAX_BATCH_ENTRIES, options.maxMessages)),
       WaitTimeSeconds: waitSeconds(options.waitTimeMs),
       ...(options.visibilityTimeoutMs === undefined
         ? {}

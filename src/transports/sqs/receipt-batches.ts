@@ -5,12 +5,12 @@
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Clock, sleep } from '../../clock.ts';
 import { TransportError } from '../../errors.ts';
-import { SqsLimits } from '../sqs-limits.ts';
+import { MAX_BATCH_ENTRIES, MAX_VISIBILITY_MS } from '../sqs-limits.ts';
 import { Batcher } from './batcher.ts';
 import { isRetryable, toTransportError } from './classify.ts';
 import { toSeconds } from './seconds.ts';
 
-const MAX_VISIBILITY_SECONDS = SqsLimits.maxVisibilityMs / 1000;
+const MAX_VISIBILITY_SECONDS = MAX_VISIBILITY_MS / 1000;
 /** Tries of one batch call before its entries fail. */
 const BATCH_CALL_ATTEMPTS = 3;
 
@@ -42,14 +42,14 @@ export class ReceiptBatches {
     this.#queueUrl = options.queueUrl;
     this.#clock = options.clock;
     this.#deletes = new Batcher({
-      maxEntries: SqsLimits.maxBatchEntries,
+      maxEntries: MAX_BATCH_ENTRIES,
       // Nobody waits on an ack but the consumer's bookkeeping: a longer wait fills more batches.
       lingerMs: options.ackLingerMs,
       clock: options.clock,
       flush: (handles) => this.#deleteBatch(handles),
     });
     this.#visibility = new Batcher({
-      maxEntries: SqsLimits.maxBatchEntries,
+      maxEntries: MAX_BATCH_ENTRIES,
       lingerMs: options.lingerMs,
       clock: options.clock,
       flush: (entries) => this.#visibilityBatch(entries),

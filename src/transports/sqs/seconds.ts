@@ -1,7 +1,7 @@
 /** SQS takes durations in whole seconds; Missive's are in milliseconds. */
-import { SqsLimits } from '../sqs-limits.ts';
+import { MAX_WAIT_MS } from '../sqs-limits.ts';
 
-const MAX_WAIT_SECONDS = SqsLimits.maxWaitMs / 1000;
+const MAX_WAIT_SECONDS = MAX_WAIT_MS / 1000;
 
 /** Milliseconds to whole seconds, rounded up (a delay is a minimum), within [0, max]. */
 export function toSeconds(ms: number, max: number): number {

@@ -13,13 +13,13 @@ import type { Clock } from '../../clock.ts';
 import { MessageTooLargeError, TransportError } from '../../errors.ts';
 import type { Envelope, OutgoingEnvelope } from '../../message.ts';
 import type { SendOutcome } from '../contract.ts';
-import { SqsLimits } from '../sqs-limits.ts';
+import { MAX_BATCH_ENTRIES, MAX_DELAY_MS, MAX_MESSAGE_BYTES } from '../sqs-limits.ts';
 import { sqsMessageSizeBytes, toMessageAttributes } from './attributes.ts';
 import { Batcher } from './batcher.ts';
 import { toTransportError } from './classify.ts';
 import { toSeconds } from './seconds.ts';
 
-const MAX_DELAY_SECONDS = SqsLimits.maxDelayMs / 1000;
+const MAX_DELAY_SECONDS = MAX_DELAY_MS / 1000;
 
 /** Options of {@link SendBatches}. */
 export interface SendBatchesOptions {
@@ -57,8 +57,8 @@ export class SendBatches {
     this.#groupId = options.groupId;
     this.#maxMessageBytes = options.maxMessageBytes;
     this.#batcher = new Batcher({
-      maxEntries: SqsLimits.maxBatchEntries,
-      maxBytes: SqsLimits.maxMessageBytes,
+      maxEntries: MAX_BATCH_ENTRIES,
+      maxBytes: MAX_MESSAGE_BYTES,
       sizeOf: (entry) => entry.sizeBytes,
       lingerMs: options.lingerMs,
       clock: options.clock,
