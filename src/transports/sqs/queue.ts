@@ -36,11 +36,14 @@ export interface SqsQueueOptions {
    * dead-letter queue to send to explicitly (the queue then needs no redrive policy).
    */
   readonly deadLetter?: 'native' | { readonly queueUrl: string };
-  /** How long a send or delete waits for others to share its batch call, in milliseconds. Default 5. */
+  /**
+   * How long a send or a visibility change waits for others to share its batch call, in
+   * milliseconds. Default 5; 0 to 1 000. Acks have their own, `ackLingerMs`.
+   */
   readonly batchLingerMs?: number;
   /**
-   * How long an ack waits for others to share its `DeleteMessageBatch`, in milliseconds. Default 20:
-   * no caller waits on it, and at a few hundred messages per second it halves the delete requests.
+   * How long an ack waits for others to share its `DeleteMessageBatch`, in milliseconds. Default 20;
+   * 0 to 1 000. No caller waits on it, and at a few hundred messages per second it halves the delete requests.
    */
   readonly ackLingerMs?: number;
   /** Largest message accepted (body plus attributes, UTF-8), in bytes. Default 1 048 576 (SQS's limit). */
