@@ -77,13 +77,15 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
   const asParent = options.consumerContext === 'parent';
   // Checked per message, so an SDK registered later is picked up at once; with one passed in, never.
   const untraced = options.tracerProvider ? () => false : noGlobalSdk;
-  // Metric attributes per destination, built once: metrics run on every send.
+  // Metric attributes per endpoint, built once: metrics run on every send. Keyed by the system and
+  // the full name, as two queues of one name (regions, accounts, transports) are two destinations.
   const sendAttributeCache = new Map<string, Attributes>();
-  const sendMetricAttributes = (destination: { name: string; attributes: Attributes }): Attributes => {
-    let attributes = sendAttributeCache.get(destination.name);
+  const sendMetricAttributes = (to: Endpoint, destination: { attributes: Attributes }): Attributes => {
+    const key = `${to.system} ${to.name}`;
+    let attributes = sendAttributeCache.get(key);
     if (!attributes) {
       attributes = { ...destination.attributes, [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send' };
-      sendAttributeCache.set(destination.name, attributes);
+      sendAttributeCache.set(key, attributes);
     }
     return attributes;
   };
@@ -128,7 +130,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         quietly(() => {
           if (results) {
             const failed = countFailed(results);
-            instruments.sent(sendMetricAttributes(destination), envelopes.length - failed, failed);
+            instruments.sent(sendMetricAttributes(to, destination), envelopes.length - failed, failed);
             if (failed > 0) {
               span.setStatus({
                 code: SpanStatusCode.ERROR,

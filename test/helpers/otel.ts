@@ -1,8 +1,15 @@
-import { context, propagation } from '@opentelemetry/api';
+import { type Attributes, context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+
+/** A histogram data point's value, as the SDK collects it. */
+export interface HistogramPoint {
+  readonly count: number;
+  readonly sum?: number;
+  readonly buckets: { readonly boundaries: number[]; readonly counts: number[] };
+}
 
 /**
  * The real OpenTelemetry SDK, recording into memory: a tracer provider with an in-memory span
@@ -38,6 +45,20 @@ export function otelSdk() {
         }
       }
       return totals;
+    },
+    /** Every data point of the metric `name`: its attributes, and its value (a sum, or a histogram). */
+    async points(name: string): Promise<{ attributes: Attributes; value: number | HistogramPoint }[]> {
+      const { resourceMetrics } = await reader.collect();
+      return resourceMetrics.scopeMetrics.flatMap((scope) =>
+        scope.metrics
+          .filter((metric) => metric.descriptor.name === name)
+          .flatMap((metric) =>
+            metric.dataPoints.map((point) => ({
+              attributes: point.attributes,
+              value: point.value as number | HistogramPoint,
+            })),
+          ),
+      );
     },
     async shutdown() {
       context.disable();
