@@ -2,6 +2,14 @@ import { type Attributes, createNoopMeter, type Meter } from '@opentelemetry/api
 import type { Outcome } from '../reliability/pipeline.ts';
 import * as semconv from './semconv.ts';
 
+/**
+ * Bucket boundaries of the end-to-end latency, in seconds: from milliseconds (a message handled
+ * at once) to a day (one that waited out retries and backoff, or a backlog).
+ */
+const END_TO_END_BUCKETS_S = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 21_600, 86_400,
+];
+
 /** Messaging metrics: counts of sent and processed messages, and duration histograms, in seconds. */
 export function createMetrics(meter: Meter) {
   const sent = meter.createCounter(semconv.METRIC_SENT_MESSAGES, {
@@ -24,13 +32,16 @@ export function createMetrics(meter: Meter) {
     description: 'Deliveries skipped as duplicates of a completed key.',
     unit: '{message}',
   });
+  // Explicit boundaries: the SDK's defaults (0, 5, 10 … 10 000) suit milliseconds, not seconds.
   const processDuration = meter.createHistogram(semconv.METRIC_PROCESS_DURATION, {
     description: 'Duration of one delivery attempt.',
     unit: 's',
+    advice: { explicitBucketBoundaries: semconv.MESSAGING_DURATION_BUCKETS_S },
   });
   const endToEnd = meter.createHistogram(semconv.METRIC_MISSIVE_END_TO_END, {
     description: 'Time from message creation to the end of a successful attempt.',
     unit: 's',
+    advice: { explicitBucketBoundaries: END_TO_END_BUCKETS_S },
   });
   return {
     /** False for the API's no-op meter (no meter provider registered when telemetry was created). */

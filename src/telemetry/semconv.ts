@@ -40,3 +40,5 @@ export const METRIC_MISSIVE_RETRIED = 'missive.messages.retried';
 export const METRIC_MISSIVE_DEAD_LETTERED = 'missive.messages.dead_lettered';
 export const METRIC_MISSIVE_DUPLICATES = 'missive.messages.duplicates';
 export const METRIC_MISSIVE_END_TO_END = 'missive.message.end_to_end.duration';
+/** The bucket boundaries the conventions advise for `messaging.process.duration`, in seconds. */
+export const MESSAGING_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

@@ -46,19 +46,22 @@ export function otelSdk() {
       }
       return totals;
     },
-    /** Every data point of the metric `name`: its attributes, and its value (a sum, or a histogram). */
-    async points(name: string): Promise<{ attributes: Attributes; value: number | HistogramPoint }[]> {
+    /**
+     * Every data point of every metric, by metric name: its attributes, and its value (a sum, or a
+     * histogram). Points are deltas: each call (like `metrics()`) sees what was recorded since the last.
+     */
+    async points(): Promise<Record<string, { attributes: Attributes; value: number | HistogramPoint }[]>> {
       const { resourceMetrics } = await reader.collect();
-      return resourceMetrics.scopeMetrics.flatMap((scope) =>
-        scope.metrics
-          .filter((metric) => metric.descriptor.name === name)
-          .flatMap((metric) =>
-            metric.dataPoints.map((point) => ({
-              attributes: point.attributes,
-              value: point.value as number | HistogramPoint,
-            })),
-          ),
-      );
+      const points: Record<string, { attributes: Attributes; value: number | HistogramPoint }[]> = {};
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          const named = points[metric.descriptor.name] ?? [];
+          for (const point of metric.dataPoints)
+            named.push({ attributes: point.attributes, value: point.value as number | HistogramPoint });
+          points[metric.descriptor.name] = named;
+        }
+      }
+      return points;
     },
     async shutdown() {
       context.disable();

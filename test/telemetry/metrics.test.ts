@@ -1,10 +1,10 @@
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { createProducer } from 'missive';
-import { memoryQueue } from 'missive/memory';
+import { type ConsumerOptions, createConsumer, createProducer, type Receiver } from 'missive';
+import { ManualClock, memoryQueue } from 'missive/memory';
 import { sqsQueue } from 'missive/sqs';
 import { missiveTelemetry } from 'missive/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { otelSdk } from '../helpers/otel.ts';
+import { type HistogramPoint, otelSdk } from '../helpers/otel.ts';
 import { sqsClient } from '../helpers/sqs.ts';
 
 let sdk: ReturnType<typeof otelSdk>;
@@ -15,7 +15,57 @@ afterEach(async () => {
   await sdk.shutdown();
 });
 
+/** Consumes from `queue` until `done` holds, then stops the consumer. */
+async function consume(
+  queue: Receiver,
+  clock: ManualClock,
+  handler: ConsumerOptions<unknown>['handler'],
+  done: (stats: ReturnType<ReturnType<typeof createConsumer>['stats']>) => boolean,
+) {
+  const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+  const consumer = createConsumer({
+    transport: queue,
+    clock,
+    telemetry,
+    retry: { maxAttempts: 2, backoff: { initialDelayMs: 100, maxDelayMs: 100, jitter: 'none' } },
+    handler,
+  });
+  consumer.start();
+  await clock.advanceUntil(() => done(consumer.stats()));
+  const stopping = consumer.stop();
+  await clock.advance(30_000);
+  await stopping;
+}
+
+/** The one data point of the histogram `name`. */
+function histogram(points: Awaited<ReturnType<typeof sdk.points>>, name: string): HistogramPoint {
+  const found = points[name];
+  if (found?.length !== 1) throw new Error(`expected one point of ${name}, got ${found?.length ?? 0}`);
+  return (found[0] as { value: HistogramPoint }).value;
+}
+
 describe('telemetry metrics', () => {
+  it('buckets durations in seconds at the boundaries the messaging conventions advise', async () => {
+    const clock = new ManualClock();
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+    await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
+    await consume(
+      queue,
+      clock,
+      () => undefined,
+      (s) => s.acked === 1,
+    );
+    // The SDK's default boundaries (0, 5, 10, 25 … 10 000) are made for milliseconds: in seconds,
+    // every attempt under five seconds would fall into one bucket.
+    const advised = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+    const points = await sdk.points();
+    expect(histogram(points, 'messaging.process.duration').buckets.boundaries).toEqual(advised);
+    const { boundaries } = histogram(points, 'missive.message.end_to_end.duration').buckets;
+    expect(boundaries[0]).toBeLessThan(0.01);
+    expect(boundaries.at(-1)).toBeGreaterThanOrEqual(3_600);
+  });
+
   it('keeps the metric attributes of two destinations with the same name apart', async () => {
     const client = sqsClient();
     const name = `orders-${process.pid}-metrics`;
@@ -23,7 +73,7 @@ describe('telemetry metrics', () => {
     const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
     await createProducer({ transport: memoryQueue({ name }), telemetry }).send('to memory');
     await createProducer({ transport: sqsQueue({ client, queueUrl: QueueUrl as string }), telemetry }).send('to SQS');
-    const points = await sdk.points('messaging.client.sent.messages');
+    const points = (await sdk.points())['messaging.client.sent.messages'] ?? [];
     const sent = points.map((p) => [p.attributes['messaging.system'], p.attributes['aws.sqs.queue.url'], p.value]);
     expect(sent).toEqual([
       ['missive_memory', undefined, 1],
