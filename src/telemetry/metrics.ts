@@ -50,9 +50,21 @@ export function createMetrics(meter: Meter) {
       if (accepted > 0) sent.add(accepted, attributes);
       if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: 'send_failed' });
     },
-    processed(attributes: Attributes, outcome: Outcome | undefined, seconds: number, createdAt: number): void {
+    /** One attempt: its `outcome`, or undefined when a step threw `thrown`. */
+    processed(
+      attributes: Attributes,
+      outcome: Outcome | undefined,
+      seconds: number,
+      createdAt: number,
+      thrown?: unknown,
+    ): void {
       consumed.add(1, attributes);
-      processDuration.record(seconds, attributes);
+      // The conventions ask for error.type on the duration of every failed attempt, and only then.
+      const failure = outcome ? (outcome.status === 'ack' ? undefined : outcome.error) : thrown;
+      processDuration.record(
+        seconds,
+        failure === undefined ? attributes : { ...attributes, [semconv.ATTR_ERROR_TYPE]: errorType(failure) },
+      );
       if (!outcome) return;
       if (outcome.status === 'retry') retried.add(1, attributes);
       else if (outcome.status === 'dead-letter') deadLettered.add(1, attributes);
@@ -60,4 +72,9 @@ export function createMetrics(meter: Meter) {
       else endToEnd.record(Math.max(0, Date.now() - createdAt) / 1000, attributes);
     },
   };
+}
+
+/** The error's class name, for `error.type`; `_OTHER` (the conventions' fallback) for a thrown non-error. */
+function errorType(error: unknown): string {
+  return error instanceof Error ? error.name : '_OTHER';
 }

@@ -166,10 +166,12 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           }
           const startedAt = performance.now();
           let outcome: Outcome | undefined;
+          let thrown: unknown;
           try {
             outcome = await context.with(trace.setSpan(parent, span), () => next(processing));
             return outcome;
           } catch (error) {
+            thrown = error;
             quietly(() => recordError(span, error));
             throw error;
           } finally {
@@ -182,6 +184,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
                 outcome,
                 (performance.now() - startedAt) / 1000,
                 envelope.createdAt,
+                thrown,
               );
             });
           }

@@ -66,6 +66,27 @@ describe('telemetry metrics', () => {
     expect(boundaries.at(-1)).toBeGreaterThanOrEqual(3_600);
   });
 
+  it('gives the duration of a failed attempt its error.type, and a successful one none', async () => {
+    const clock = new ManualClock();
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+    await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
+    let calls = 0;
+    await consume(
+      queue,
+      clock,
+      () => {
+        if (++calls === 1) throw new TypeError('payment API down');
+      },
+      (s) => s.acked === 1,
+    );
+    const points = (await sdk.points())['messaging.process.duration'] ?? [];
+    const byError = points.map((p) => [p.attributes['error.type'], (p.value as HistogramPoint).count]);
+    expect(byError).toHaveLength(2);
+    expect(byError).toContainEqual(['TypeError', 1]);
+    expect(byError).toContainEqual([undefined, 1]);
+  });
+
   it('keeps the metric attributes of two destinations with the same name apart', async () => {
     const client = sqsClient();
     const name = `orders-${process.pid}-metrics`;
