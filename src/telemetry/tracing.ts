@@ -208,17 +208,27 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           // one no-op span, and metrics only when a meter provider is registered.
           if (!instruments.live) return next(processing);
           const startedAt = performance.now();
-          return next(processing).then((outcome) => {
+          const record = (outcome: Outcome | undefined, thrown?: unknown) =>
             quietly(() =>
               instruments.processed(
                 processMetricAttributes,
                 outcome,
                 (performance.now() - startedAt) / 1000,
                 processing.delivery.envelope.createdAt,
+                thrown,
               ),
             );
-            return outcome;
-          });
+          // A step that threw is an attempt too, as on the traced path.
+          return next(processing).then(
+            (outcome) => {
+              record(outcome);
+              return outcome;
+            },
+            (error: unknown) => {
+              record(undefined, error);
+              throw error;
+            },
+          );
         };
       };
     },

@@ -1,5 +1,12 @@
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { type ConsumerOptions, createConsumer, createProducer, type Receiver } from 'missive';
+import {
+  type ConsumerOptions,
+  createConsumer,
+  createProducer,
+  type IdempotencyStore,
+  memoryIdempotencyStore,
+  type Receiver,
+} from 'missive';
 import { ManualClock, memoryQueue } from 'missive/memory';
 import { sqsQueue } from 'missive/sqs';
 import { missiveTelemetry } from 'missive/telemetry';
@@ -100,5 +107,32 @@ describe('telemetry metrics', () => {
       ['missive_memory', undefined, 1],
       ['aws_sqs', QueueUrl, 1],
     ]);
+  });
+
+  it('counts and times an attempt whose step threw, with no tracer registered', async () => {
+    const clock = new ManualClock();
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const store = memoryIdempotencyStore({ clock });
+    const broken: IdempotencyStore = { ...store, begin: () => Promise.reject(new Error('store unreachable')) };
+    // Metrics only: no tracer provider, and none registered globally.
+    const telemetry = missiveTelemetry({ meterProvider: sdk.meterProvider });
+    await createProducer({ transport: queue, clock }).send({ orderId: 1 });
+    const consumer = createConsumer({
+      transport: queue,
+      clock,
+      telemetry,
+      idempotency: { store: broken },
+      retry: { maxAttempts: 1 },
+      onError: () => undefined,
+      handler: () => undefined,
+    });
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().deadLettered === 1);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    const points = await sdk.points();
+    expect(points['messaging.client.consumed.messages']?.map((p) => p.value)).toEqual([1]);
+    expect(points['messaging.process.duration']?.map((p) => p.attributes['error.type'])).toEqual(['IdempotencyStoreError']);
   });
 });
