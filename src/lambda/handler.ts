@@ -76,7 +76,7 @@ export interface SqsHandlerOptions<Body> {
   readonly telemetry?: Instrumentation;
   /** Receives errors outside handlers (a failed visibility change or dead-letter send). Default `console.error`. */
   readonly onError?: (error: Error) => void;
-  /** Clock for the timeout margin and failure times. Default the system clock. */
+  /** Clock for the timeout margin, failure times and end-to-end latency. Default the system clock. */
   readonly clock?: Clock;
   /** Random source for jitter, in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
@@ -140,7 +140,7 @@ export function sqsHandler<Body = unknown>(
         region: regionOfArn(arn),
         deadLetter,
         sqs,
-        traced: options.telemetry?.process({ name: queueUrl, system: 'aws_sqs' }),
+        traced: options.telemetry?.process({ name: queueUrl, system: 'aws_sqs' }, clock),
       };
       sources.set(arn, source);
     }

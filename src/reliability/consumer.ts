@@ -88,7 +88,7 @@ export interface ConsumerOptions<Body> {
   readonly stopTimeoutMs?: number;
   /** Receives errors outside handlers (a failed receive, ack or dead-letter send). Default `console.error`. */
   readonly onError?: (error: Error) => void;
-  /** Clock for backoff, heartbeats and the stop deadline. Default the system clock. */
+  /** Clock for backoff, heartbeats, the stop deadline and end-to-end latency. Default the system clock. */
   readonly clock?: Clock;
   /** A span around every delivery attempt, and metrics: pass `missiveTelemetry()` from `missive/telemetry`. Default off. */
   readonly telemetry?: Instrumentation;
@@ -182,7 +182,9 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   const steps: Step[] = [];
   // Outermost, so the span covers decoding and idempotency too and sees the final outcome.
   if (options.telemetry)
-    steps.push(options.telemetry.process({ name: receiver.source, system: receiver.messagingSystem ?? 'missive' }));
+    steps.push(
+      options.telemetry.process({ name: receiver.source, system: receiver.messagingSystem ?? 'missive' }, clock),
+    );
   steps.push(decodeStep(options.codec ?? jsonCodec, options.schema));
   if (options.idempotency) {
     // A lease no longer than the visibility: after a crash, the redelivered message finds the key free.

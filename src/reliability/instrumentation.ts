@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Clock } from '../clock.ts';
 import type { OutgoingEnvelope } from '../message.ts';
 import type { Step } from './pipeline.ts';
 
@@ -22,6 +23,10 @@ export interface Instrumentation {
    * each envelope's headers. `send` receives the envelopes to pass to the transport.
    */
   send<T>(to: Endpoint, envelopes: OutgoingEnvelope[], send: (envelopes: OutgoingEnvelope[]) => Promise<T>): Promise<T>;
-  /** The consumer step that wraps each delivery attempt in a CONSUMER span and records its outcome. */
-  process(from: Endpoint): Step;
+  /**
+   * The consumer step that wraps each delivery attempt in a CONSUMER span and records its outcome.
+   * `clock` is the consumer's: end-to-end latency is read on it, as the producer's clock stamped
+   * `createdAt`. Default the system clock.
+   */
+  process(from: Endpoint, clock?: Clock): Step;
 }

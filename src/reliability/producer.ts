@@ -69,7 +69,7 @@ export interface ProducerOptions<Body> {
   readonly mode?: 'confirmed' | 'fire-and-forget';
   /** Receives failed fire-and-forget sends. Default: written to stderr with `console.error`. */
   readonly onError?: (error: Error, message: { readonly id: string; readonly body: unknown }) => void;
-  /** Clock for backoff delays. Default the system clock. */
+  /** Clock for backoff delays and the messages' `createdAt`. Default the system clock. */
   readonly clock?: Clock;
   /** Spans and metrics for every send: pass `missiveTelemetry()` from `missive/telemetry`. Default off. */
   readonly telemetry?: Instrumentation;

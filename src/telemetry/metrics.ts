@@ -50,12 +50,15 @@ export function createMetrics(meter: Meter) {
       if (accepted > 0) sent.add(accepted, attributes);
       if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: 'send_failed' });
     },
-    /** One attempt: its `outcome`, or undefined when a step threw `thrown`. */
+    /**
+     * One attempt: its `outcome`, or undefined when a step threw `thrown`; `ageMs` is the message's
+     * age at the end of it, on the consumer's clock.
+     */
     processed(
       attributes: Attributes,
       outcome: Outcome | undefined,
       seconds: number,
-      createdAt: number,
+      ageMs: number,
       thrown?: unknown,
     ): void {
       consumed.add(1, attributes);
@@ -69,7 +72,7 @@ export function createMetrics(meter: Meter) {
       if (outcome.status === 'retry') retried.add(1, attributes);
       else if (outcome.status === 'dead-letter') deadLettered.add(1, attributes);
       else if (outcome.duplicate) duplicates.add(1, attributes);
-      else endToEnd.record(Math.max(0, Date.now() - createdAt) / 1000, attributes);
+      else endToEnd.record(Math.max(0, ageMs) / 1000, attributes);
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import { systemClock } from '../clock.ts';
 import type { Headers, OutgoingEnvelope } from '../message.ts';
 import type { Endpoint, Instrumentation } from '../reliability/instrumentation.ts';
 import type { Outcome, ProcessContext } from '../reliability/pipeline.ts';
@@ -144,7 +145,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
       }
     },
 
-    process(from) {
+    process(from, clock = systemClock) {
       const source = destinationOf(from);
       const base: Attributes = {
         ...source.attributes,
@@ -183,7 +184,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
                 processMetricAttributes,
                 outcome,
                 (performance.now() - startedAt) / 1000,
-                envelope.createdAt,
+                clock.now() - envelope.createdAt,
                 thrown,
               );
             });
@@ -214,7 +215,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
                 processMetricAttributes,
                 outcome,
                 (performance.now() - startedAt) / 1000,
-                processing.delivery.envelope.createdAt,
+                clock.now() - processing.delivery.envelope.createdAt,
                 thrown,
               ),
             );

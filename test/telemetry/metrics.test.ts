@@ -94,6 +94,24 @@ describe('telemetry metrics', () => {
     expect(byError).toContainEqual([undefined, 1]);
   });
 
+  it('measures end-to-end latency on the clock that stamped the message', async () => {
+    const clock = new ManualClock();
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+    await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
+    await clock.advance(5_000);
+    await consume(
+      queue,
+      clock,
+      () => undefined,
+      (s) => s.acked === 1,
+    );
+    const value = histogram(await sdk.points(), 'missive.message.end_to_end.duration');
+    expect(value.count).toBe(1);
+    expect(value.sum).toBeGreaterThanOrEqual(5);
+    expect(value.sum).toBeLessThan(6);
+  });
+
   it('keeps the metric attributes of two destinations with the same name apart', async () => {
     const client = sqsClient();
     const name = `orders-${process.pid}-metrics`;
@@ -133,6 +151,8 @@ describe('telemetry metrics', () => {
     await stopping;
     const points = await sdk.points();
     expect(points['messaging.client.consumed.messages']?.map((p) => p.value)).toEqual([1]);
-    expect(points['messaging.process.duration']?.map((p) => p.attributes['error.type'])).toEqual(['IdempotencyStoreError']);
+    expect(points['messaging.process.duration']?.map((p) => p.attributes['error.type'])).toEqual([
+      'IdempotencyStoreError',
+    ]);
   });
 });
