@@ -18,6 +18,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 // The attribute and event names Missive writes (src/telemetry/semconv.ts), spelled out so this
 // module reads spans from any process, not only from this package.
 const ATTR_MESSAGE_ID = 'messaging.message.id';
+const ATTR_OPERATION_TYPE = 'messaging.operation.type';
 const ATTR_BATCH_COUNT = 'messaging.batch.message_count';
 const ATTR_ATTEMPT = 'missive.delivery.attempt';
 const ATTR_OUTCOME = 'missive.outcome';
@@ -170,9 +171,10 @@ export function outcomeOf(span: ReadableSpan): string {
       return `dead-letter (${reason ?? 'no reason given'}) · ${cause}`;
     }
   }
-  if (span.kind === SpanKind.PRODUCER && span.attributes['messaging.operation.type'] === 'create')
-    return 'created in the batch';
-  if (span.kind === SpanKind.PRODUCER) {
+  const operation = span.attributes[ATTR_OPERATION_TYPE];
+  if (operation === 'create') return 'created in the batch';
+  // A single send is a PRODUCER span; a batch send, whose messages have create spans, a CLIENT one.
+  if (operation === 'send') {
     const batch = span.attributes[ATTR_BATCH_COUNT];
     const what = error ? `send failed · ${cause}` : 'sent';
     return typeof batch === 'number' ? `${what}, batch of ${batch}` : what;

@@ -17,7 +17,10 @@ import { renderTraceTree, retriedMessages, spansOfMessage } from './trace-tree.t
  * producer is the API that takes orders, the consumer the worker that fulfils them. (Separate
  * processes would each set `service.name` on their SDK's resource.)
  */
-const service = (span: ReadableSpan) => (span.kind === SpanKind.PRODUCER ? 'orders-api' : 'fulfilment-worker');
+const service = (span: ReadableSpan) =>
+  ['send', 'create'].includes(span.attributes['messaging.operation.type'] as string)
+    ? 'orders-api'
+    : 'fulfilment-worker';
 
 /** Registers the SDK globally, as an application would, and returns the telemetry to pass to Missive. */
 export function startTracing() {
@@ -71,7 +74,7 @@ export function startTracing() {
 /** Span counts by kind and outcome: `21 send spans, 2,555 process spans (1,994 ack, 505 retry, …)`. */
 function summary(spans: readonly ReadableSpan[]): string {
   const count = (list: readonly ReadableSpan[]) => list.length.toLocaleString('en-US');
-  const sends = spans.filter((span) => span.kind === SpanKind.PRODUCER);
+  const sends = spans.filter((span) => span.attributes['messaging.operation.type'] === 'send');
   const processes = spans.filter((span) => span.kind === SpanKind.CONSUMER);
   const outcomes = new Map<string, number>();
   for (const span of processes) {

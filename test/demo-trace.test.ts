@@ -24,7 +24,10 @@ afterEach(async () => {
   await sdk.shutdown();
 });
 
-const service = (span: ReadableSpan) => (span.kind === SpanKind.PRODUCER ? 'orders-api' : 'fulfilment-worker');
+const service = (span: ReadableSpan) =>
+  ['send', 'create'].includes(span.attributes['messaging.operation.type'] as string)
+    ? 'orders-api'
+    : 'fulfilment-worker';
 
 interface Order {
   readonly orderId: string;

@@ -99,8 +99,10 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
       let traced: OutgoingEnvelope[];
       let active: Context;
       try {
+        // A batch's messages carry their own create spans' contexts, not this span's: the
+        // conventions then make the send a CLIENT span, and the create spans the PRODUCER ones.
         span = tracer.startSpan(`send ${destination.name}`, {
-          kind: SpanKind.PRODUCER,
+          kind: envelopes.length > 1 ? SpanKind.CLIENT : SpanKind.PRODUCER,
           attributes: destination.attributes,
         });
         active = trace.setSpan(context.active(), span);

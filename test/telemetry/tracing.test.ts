@@ -83,6 +83,30 @@ describe('telemetry', () => {
     expect(process[0]?.spanContext().traceId).not.toBe(span?.spanContext().traceId);
   });
 
+  it('gives each message of a batch a PRODUCER create span, under a CLIENT send span linked to them', async () => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const sent = await createProducer({ transport: queue, clock, telemetry }).sendBatch([
+      { body: { orderId: 1 } },
+      { body: { orderId: 2 } },
+    ]);
+    const spans = sdk.finishedSpans();
+    const send = spans.find((s) => s.attributes['messaging.operation.type'] === 'send');
+    const creates = spans.filter((s) => s.attributes['messaging.operation.type'] === 'create');
+    // The send span's context is not the messages' creation context, so the conventions make it CLIENT.
+    expect(send?.kind).toBe(SpanKind.CLIENT);
+    expect(send?.attributes['messaging.batch.message_count']).toBe(2);
+    expect(creates.map((s) => [s.name, s.kind, s.attributes['messaging.message.id']])).toEqual(
+      sent.map((result) => ['create orders', SpanKind.PRODUCER, result.id]),
+    );
+    expect(send?.links.map((l) => l.context.spanId)).toEqual(creates.map((s) => s.spanContext().spanId));
+    // Each message carries its own create span's context.
+    const received = await queue.receive({ maxMessages: 2, waitTimeMs: 0 });
+    expect(received.map((d) => d.envelope.headers.traceparent?.split('-')[2])).toEqual(
+      creates.map((s) => s.spanContext().spanId),
+    );
+  });
+
   it('wraps every delivery attempt in a CONSUMER span with settlement on it', async () => {
     let calls = 0;
     const { process } = await run(() => {
