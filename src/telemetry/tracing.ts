@@ -197,8 +197,15 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           // No SDK and no meter provider: nothing to record, the attempt goes straight through.
           if (untraced() && !instruments.live) return next(processing);
           const producer = producerContext(processing.delivery.envelope.headers);
-          const links: Link[] = producer && !asParent ? [{ context: producer }] : [];
-          const parent = producer && asParent ? trace.setSpanContext(ROOT_CONTEXT, producer) : context.active();
+          let parent = context.active();
+          const links: Link[] = producer ? [{ context: producer }] : [];
+          if (producer && asParent) {
+            // The conventions: a process span parented on the creation context still links to it,
+            // and to the span it would otherwise have been the child of (an HTTP server's, say).
+            const ambient = trace.getSpanContext(parent);
+            if (ambient && isSpanContextValid(ambient)) links.push({ context: ambient });
+            parent = trace.setSpanContext(ROOT_CONTEXT, producer);
+          }
           let span: Span;
           try {
             span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);

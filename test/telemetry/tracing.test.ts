@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
   type ConsumerOptions,
@@ -8,8 +8,10 @@ import {
   RetryLaterError,
   UnrecoverableError,
 } from 'missive';
+import { createWebhookReceiver } from 'missive/http';
 import { ManualClock, memoryQueue } from 'missive/memory';
 import { missiveTelemetry, semconv } from 'missive/telemetry';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { otelSdk } from '../helpers/otel.ts';
 
@@ -22,6 +24,7 @@ afterEach(async () => {
 });
 
 const clock = new ManualClock();
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 async function run(
   handler: ConsumerOptions<unknown>['handler'],
@@ -151,7 +154,6 @@ describe('telemetry', () => {
 
   it('parents the process span on the producer when asked, and runs the handler inside it', async () => {
     let handlerTrace: string | undefined;
-    const { trace } = await import('@opentelemetry/api');
     const { send, process } = await run(
       () => {
         handlerTrace = trace.getActiveSpan()?.spanContext().spanId;
@@ -162,6 +164,44 @@ describe('telemetry', () => {
     expect(process[0]?.parentSpanContext?.spanId).toBe(send[0]?.spanContext().spanId);
     expect(process[0]?.spanContext().traceId).toBe(send[0]?.spanContext().traceId);
     expect(handlerTrace).toBe(process[0]?.spanContext().spanId);
+  });
+
+  it('parented on the producer, still links to the producer and to the span it ran under', async () => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, consumerContext: 'parent' });
+    const tracer = sdk.tracerProvider.getTracer('test');
+    // The sender's span, whose context the webhook carries.
+    const sendSpan = tracer.startSpan('send hooks', { kind: SpanKind.PRODUCER });
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), sendSpan), carrier);
+    sendSpan.end();
+    const receiver = createWebhookReceiver({ secret: SECRET, telemetry, handler: () => undefined });
+    const body = '{"orderId":1}';
+    const id = 'msg_parent_1';
+    const now = new Date();
+    const headers: Record<string, string> = {
+      ...carrier,
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(SECRET).sign(id, now, body),
+    };
+    // An instrumented HTTP server's span is active while the receiver handles the request.
+    const { response, serverSpan } = await tracer.startActiveSpan(
+      'POST /hooks',
+      { kind: SpanKind.SERVER },
+      async (server) => {
+        const answer = await receiver.handle({ method: 'POST', headers: (name) => headers[name], body });
+        server.end();
+        return { response: answer, serverSpan: server };
+      },
+    );
+    expect(response.status).toBe(200);
+    const process = sdk.finishedSpans().find((s) => s.kind === SpanKind.CONSUMER);
+    expect(process?.parentSpanContext?.spanId).toBe(sendSpan.spanContext().spanId);
+    // The conventions: with the creation context as parent, link to it, and to the ambient span.
+    expect(process?.links.map((l) => l.context.spanId)).toEqual([
+      sendSpan.spanContext().spanId,
+      serverSpan.spanContext().spanId,
+    ]);
   });
 
   it('links to an AWS X-Ray trace header when a message has no W3C context', async () => {
