@@ -56,7 +56,7 @@ export {
 export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './reliability/idempotency/memory-store.ts';
 export type { IdempotencyOptions } from './reliability/idempotency/step.ts';
 export type { BeginOptions, BeginResult, IdempotencyStore, Lease } from './reliability/idempotency/store.ts';
-export type { Endpoint, Instrumentation } from './reliability/instrumentation.ts';
+export type { Endpoint, Instrumentation, ProcessStepOptions } from './reliability/instrumentation.ts';
 export {
   type BatchItemResult,
   createProducer,

@@ -140,7 +140,7 @@ export function sqsHandler<Body = unknown>(
         region: regionOfArn(arn),
         deadLetter,
         sqs,
-        traced: options.telemetry?.process({ name: queueUrl, system: 'aws_sqs' }, clock),
+        traced: options.telemetry?.process({ name: queueUrl, system: 'aws_sqs' }, { clock }),
       };
       sources.set(arn, source);
     }

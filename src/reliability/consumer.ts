@@ -183,7 +183,11 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   // Outermost, so the span covers decoding and idempotency too and sees the final outcome.
   if (options.telemetry)
     steps.push(
-      options.telemetry.process({ name: receiver.source, system: receiver.messagingSystem ?? 'missive' }, clock),
+      options.telemetry.process(
+        { name: receiver.source, system: receiver.messagingSystem ?? 'missive' },
+        // The receive loop runs in the context consumer.start() was called in: no delivery's own.
+        { clock, ambient: false },
+      ),
     );
   steps.push(decodeStep(options.codec ?? jsonCodec, options.schema));
   if (options.idempotency) {

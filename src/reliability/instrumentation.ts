@@ -16,6 +16,22 @@ export interface Endpoint {
   readonly system: string;
 }
 
+/** How the deliveries a {@link Instrumentation.process} step wraps come in. */
+export interface ProcessStepOptions {
+  /**
+   * The consumer's clock: end-to-end latency is read on it, as the producer's clock stamped
+   * `createdAt`. Default the system clock.
+   */
+  readonly clock?: Clock;
+  /**
+   * Whether the span active when an attempt starts belongs to that delivery: true (default) where
+   * deliveries are pushed (a webhook request under an HTTP server's span, a Lambda invocation);
+   * false for a consumer's own receive loop, which runs in whatever context was active when the
+   * consumer was started.
+   */
+  readonly ambient?: boolean;
+}
+
 /** Telemetry hooks; create them with `missiveTelemetry()` from `missive/telemetry`. */
 export interface Instrumentation {
   /**
@@ -23,10 +39,6 @@ export interface Instrumentation {
    * each envelope's headers. `send` receives the envelopes to pass to the transport.
    */
   send<T>(to: Endpoint, envelopes: OutgoingEnvelope[], send: (envelopes: OutgoingEnvelope[]) => Promise<T>): Promise<T>;
-  /**
-   * The consumer step that wraps each delivery attempt in a CONSUMER span and records its outcome.
-   * `clock` is the consumer's: end-to-end latency is read on it, as the producer's clock stamped
-   * `createdAt`. Default the system clock.
-   */
-  process(from: Endpoint, clock?: Clock): Step;
+  /** The consumer step that wraps each delivery attempt in a CONSUMER span and records its outcome. */
+  process(from: Endpoint, options?: ProcessStepOptions): Step;
 }

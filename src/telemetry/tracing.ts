@@ -147,7 +147,9 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
       }
     },
 
-    process(from, clock = systemClock) {
+    process(from, processOptions = {}) {
+      const clock = processOptions.clock ?? systemClock;
+      const ambient = processOptions.ambient ?? true;
       const source = destinationOf(from);
       const base: Attributes = {
         ...source.attributes,
@@ -197,13 +199,13 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           // No SDK and no meter provider: nothing to record, the attempt goes straight through.
           if (untraced() && !instruments.live) return next(processing);
           const producer = producerContext(processing.delivery.envelope.headers);
-          let parent = context.active();
+          let parent = ambient ? context.active() : ROOT_CONTEXT;
           const links: Link[] = producer ? [{ context: producer }] : [];
           if (producer && asParent) {
             // The conventions: a process span parented on the creation context still links to it,
             // and to the span it would otherwise have been the child of (an HTTP server's, say).
-            const ambient = trace.getSpanContext(parent);
-            if (ambient && isSpanContextValid(ambient)) links.push({ context: ambient });
+            const around = trace.getSpanContext(parent);
+            if (around && isSpanContextValid(around)) links.push({ context: around });
             parent = trace.setSpanContext(ROOT_CONTEXT, producer);
           }
           let span: Span;

@@ -204,6 +204,26 @@ describe('telemetry', () => {
     ]);
   });
 
+  it("starts each attempt's own trace even when the consumer was started inside a span", async () => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
+    // An application's startup span: the receive loop keeps the context it was started in.
+    const startup = sdk.tracerProvider.getTracer('app').startActiveSpan('startup', (span) => {
+      consumer.start();
+      span.end();
+      return span;
+    });
+    await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    const process = sdk.finishedSpans().find((s) => s.kind === SpanKind.CONSUMER);
+    expect(process?.parentSpanContext).toBeUndefined();
+    expect(process?.spanContext().traceId).not.toBe(startup.spanContext().traceId);
+  });
+
   it('links to an AWS X-Ray trace header when a message has no W3C context', async () => {
     const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
     const queue = memoryQueue({ clock, deadLetterQueue: memoryQueue({ clock }) });

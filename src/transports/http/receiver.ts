@@ -162,7 +162,7 @@ export function createWebhookReceiver<Body = unknown>(options: WebhookReceiverOp
     [
       // Outermost, as in the consumer: the span covers decoding and idempotency too.
       ...(options.telemetry
-        ? [options.telemetry.process({ name: options.endpointName ?? 'webhook', system: 'webhook' }, clock)]
+        ? [options.telemetry.process({ name: options.endpointName ?? 'webhook', system: 'webhook' }, { clock })]
         : []),
       decodeStep(codec, schema),
       idempotencyStep(idempotency, { clock, pollDelayMs: () => retryAfterMs, report }),
