@@ -250,6 +250,26 @@ describe('telemetry', () => {
     });
   });
 
+  it.each([
+    { traceparent: 'garbage' },
+    { traceparent: '00-00000000000000000000000000000000-0000000000000000-01' },
+    { 'x-amzn-trace-id': 'nonsense;;==;Root' },
+    { 'x-amzn-trace-id': 'Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=1' },
+  ])('handles a message with malformed trace headers %o, linking to nothing', async (headers) => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
+    const queue = memoryQueue({ clock, deadLetterQueue: memoryQueue({ clock }) });
+    await queue.send([{ id: 'm-1', body: '{}', headers, idempotencyKey: 'm-1', createdAt: clock.now() }]);
+    const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    const [span] = sdk.finishedSpans();
+    expect(span?.attributes['missive.outcome']).toBe('ack');
+    expect(span?.links).toEqual([]);
+  });
+
   it('counts sent, processed, retried and dead-lettered messages, and times them', async () => {
     let calls = 0;
     await run(() => {
