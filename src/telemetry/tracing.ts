@@ -78,23 +78,29 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
   const asParent = options.consumerContext === 'parent';
   // Checked per message, so an SDK registered later is picked up at once; with one passed in, never.
   const untraced = options.tracerProvider ? () => false : noGlobalSdk;
-  // Metric attributes per endpoint, built once: metrics run on every send. Keyed by the system and
-  // the full name, as two queues of one name (regions, accounts, transports) are two destinations.
-  const sendAttributeCache = new Map<string, Attributes>();
-  const sendMetricAttributes = (to: Endpoint, destination: { attributes: Attributes }): Attributes => {
+  // A destination's attributes, built once: spans and metrics need them on every send. Keyed by
+  // the system and the full name, as two queues of one name (regions, accounts) are two destinations.
+  const sendDestinations = new Map<string, SendDestination>();
+  const sendDestination = (to: Endpoint): SendDestination => {
     const key = `${to.system} ${to.name}`;
-    let attributes = sendAttributeCache.get(key);
-    if (!attributes) {
-      attributes = { ...destination.attributes, [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send' };
-      sendAttributeCache.set(key, attributes);
+    let described = sendDestinations.get(key);
+    if (!described) {
+      const { name, attributes } = destinationOf(to);
+      described = {
+        name,
+        send: operationAttributes(attributes, semconv.MessagingOperationType.Send),
+        create: operationAttributes(attributes, semconv.MessagingOperationType.Create),
+        metric: { ...attributes, [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send' },
+      };
+      sendDestinations.set(key, described);
     }
-    return attributes;
+    return described;
   };
 
   return {
     async send(to, envelopes, send) {
       if (untraced() && !instruments.live) return send(envelopes);
-      const destination = destinationOf(to);
+      const destination = sendDestination(to);
       let span: Span;
       let traced: OutgoingEnvelope[];
       let active: Context;
@@ -103,12 +109,10 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         // conventions then make the send a CLIENT span, and the create spans the PRODUCER ones.
         span = tracer.startSpan(`send ${destination.name}`, {
           kind: envelopes.length > 1 ? SpanKind.CLIENT : SpanKind.PRODUCER,
-          attributes: destination.attributes,
+          attributes: destination.send,
         });
         active = trace.setSpan(context.active(), span);
         if (span.isRecording()) {
-          span.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, semconv.MessagingOperationType.Send);
-          span.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'send');
           if (envelopes.length === 1)
             span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, (envelopes[0] as OutgoingEnvelope).id);
           else span.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, envelopes.length);
@@ -133,7 +137,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         quietly(() => {
           if (results) {
             const failed = countFailed(results);
-            instruments.sent(sendMetricAttributes(to, destination), envelopes.length - failed, failed);
+            instruments.sent(destination.metric, envelopes.length - failed, failed);
             if (failed > 0) {
               span.setStatus({
                 code: SpanStatusCode.ERROR,
@@ -151,11 +155,8 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
       const clock = processOptions.clock ?? systemClock;
       const ambient = processOptions.ambient ?? true;
       const source = destinationOf(from);
-      const base: Attributes = {
-        ...source.attributes,
-        [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MessagingOperationType.Process,
-        [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
-      };
+      // Given when the span starts, so that samplers see them, as the conventions ask.
+      const base = operationAttributes(source.attributes, semconv.MessagingOperationType.Process);
       const name = `process ${source.name}`;
       const processMetricAttributes: Attributes = {
         ...source.attributes,
@@ -165,7 +166,6 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         const traced = async (processing: ProcessContext, span: Span, parent: Context): Promise<Outcome> => {
           const { envelope, attempt } = processing.delivery;
           if (span.isRecording()) {
-            span.setAttributes(base);
             span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, envelope.id);
             span.setAttribute(semconv.ATTR_MISSIVE_ATTEMPT, attempt);
           }
@@ -210,7 +210,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           }
           let span: Span;
           try {
-            span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);
+            span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links, attributes: base }, parent);
           } catch {
             // A failing tracer must not fail a delivery: process it untraced.
             return next(processing);
@@ -259,6 +259,23 @@ function producerContext(headers: Headers): SpanContext | undefined {
   }
 }
 
+/** A destination of sends, with the attributes its spans start with and its metrics carry. */
+interface SendDestination {
+  readonly name: string;
+  readonly send: Attributes;
+  readonly create: Attributes;
+  readonly metric: Attributes;
+}
+
+/** A destination's attributes with an operation's type and name (Missive names operations by their type). */
+function operationAttributes(attributes: Attributes, operation: string): Attributes {
+  return {
+    ...attributes,
+    [semconv.ATTR_MESSAGING_OPERATION_TYPE]: operation,
+    [semconv.ATTR_MESSAGING_OPERATION_NAME]: operation,
+  };
+}
+
 /**
  * The destination as the conventions name it: an SQS queue by its name (the URL goes into
  * `aws.sqs.queue.url`), anything else by what the transport reports.
@@ -282,17 +299,15 @@ function withCreationContexts(
   tracer: Tracer,
   send: Span,
   active: Context,
-  destination: { name: string; attributes: Attributes },
+  destination: SendDestination,
   envelopes: OutgoingEnvelope[],
 ): OutgoingEnvelope[] {
   return envelopes.map((envelope) => {
     const create = tracer.startSpan(
       `create ${destination.name}`,
-      { kind: SpanKind.PRODUCER, attributes: destination.attributes },
+      { kind: SpanKind.PRODUCER, attributes: destination.create },
       active,
     );
-    create.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, semconv.MessagingOperationType.Create);
-    create.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'create');
     create.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, envelope.id);
     send.addLink({ context: create.spanContext() });
     const [traced] = withTraceContext(trace.setSpan(active, create), [envelope]);

@@ -1,5 +1,5 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { type Attributes, context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type ReadableSpan, type Sampler, SamplingDecision, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   type ConsumerOptions,
   createConsumer,
@@ -282,6 +282,48 @@ describe('telemetry', () => {
       'missive.messages.dead_lettered': 1,
       'messaging.process.duration': 2,
     });
+  });
+
+  it('gives samplers the messaging attributes when each span starts', async () => {
+    const seen: { name: string; attributes: Attributes }[] = [];
+    const sampler: Sampler = {
+      shouldSample: (_context, _traceId, name, _kind, attributes) => {
+        seen.push({ name, attributes: { ...attributes } });
+        return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+      },
+      toString: () => 'recording sampler',
+    };
+    const tracerProvider = new TracerProvider({ sampler });
+    const telemetry = missiveTelemetry({ tracerProvider });
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    const producer = createProducer({ transport: queue, clock, telemetry });
+    await producer.send({ orderId: 1 });
+    await producer.sendBatch([{ body: { orderId: 2 } }, { body: { orderId: 3 } }]);
+    const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
+    consumer.start();
+    await clock.advanceUntil(() => consumer.stats().acked === 3);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    await tracerProvider.shutdown();
+    const expected = (operation: string) => ({
+      name: `${operation} orders`,
+      attributes: expect.objectContaining({
+        'messaging.system': 'missive_memory',
+        'messaging.destination.name': 'orders',
+        'messaging.operation.type': operation,
+        'messaging.operation.name': operation,
+      }),
+    });
+    expect(seen).toEqual([
+      expected('send'),
+      expected('send'),
+      expected('create'),
+      expected('create'),
+      expected('process'),
+      expected('process'),
+      expected('process'),
+    ]);
   });
 
   it('never lets a failing tracer break delivery', async () => {
