@@ -12,6 +12,11 @@ const END_TO_END_BUCKETS_S = [
 
 /** Messaging metrics: counts of sent and processed messages, and duration histograms, in seconds. */
 export function createMetrics(meter: Meter) {
+  const operationDuration = meter.createHistogram(semconv.METRIC_OPERATION_DURATION, {
+    description: 'Duration of one send, retries and backoff included.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: semconv.MESSAGING_DURATION_BUCKETS_S },
+  });
   const sent = meter.createCounter(semconv.METRIC_SENT_MESSAGES, {
     description: 'Messages a producer sent (failed ones carry error.type).',
     unit: '{message}',
@@ -46,6 +51,13 @@ export function createMetrics(meter: Meter) {
   return {
     /** False for the API's no-op meter (no meter provider registered when telemetry was created). */
     live: meter !== createNoopMeter(),
+    /** One send of `seconds`; `failure` is the error's type when it failed. */
+    sendTimed(attributes: Attributes, seconds: number, failure: string | undefined): void {
+      operationDuration.record(
+        seconds,
+        failure === undefined ? attributes : { ...attributes, [semconv.ATTR_ERROR_TYPE]: failure },
+      );
+    },
     sent(attributes: Attributes, accepted: number, failed: number): void {
       if (accepted > 0) sent.add(accepted, attributes);
       if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: 'send_failed' });
@@ -78,6 +90,6 @@ export function createMetrics(meter: Meter) {
 }
 
 /** The error's class name, for `error.type`; `_OTHER` (the conventions' fallback) for a thrown non-error. */
-function errorType(error: unknown): string {
+export function errorType(error: unknown): string {
   return error instanceof Error ? error.name : '_OTHER';
 }

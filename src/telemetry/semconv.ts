@@ -33,6 +33,7 @@ export const ATTR_MISSIVE_DEAD_LETTER_REASON = 'missive.dead_letter.reason';
 export const EVENT_MISSIVE_SETTLE = 'missive.settle';
 
 // Metrics.
+export const METRIC_OPERATION_DURATION = 'messaging.client.operation.duration';
 export const METRIC_SENT_MESSAGES = 'messaging.client.sent.messages';
 export const METRIC_CONSUMED_MESSAGES = 'messaging.client.consumed.messages';
 export const METRIC_PROCESS_DURATION = 'messaging.process.duration';
@@ -40,5 +41,5 @@ export const METRIC_MISSIVE_RETRIED = 'missive.messages.retried';
 export const METRIC_MISSIVE_DEAD_LETTERED = 'missive.messages.dead_lettered';
 export const METRIC_MISSIVE_DUPLICATES = 'missive.messages.duplicates';
 export const METRIC_MISSIVE_END_TO_END = 'missive.message.end_to_end.duration';
-/** The bucket boundaries the conventions advise for `messaging.process.duration`, in seconds. */
+/** The bucket boundaries the conventions advise for the two duration metrics above, in seconds. */
 export const MESSAGING_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

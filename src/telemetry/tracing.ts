@@ -23,7 +23,7 @@ import type { Headers, OutgoingEnvelope } from '../message.ts';
 import type { Endpoint, Instrumentation } from '../reliability/instrumentation.ts';
 import type { Outcome, ProcessContext } from '../reliability/pipeline.ts';
 import { VERSION } from '../version.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, errorType } from './metrics.ts';
 import { fromXRayHeader, XRAY_HEADER } from './propagation.ts';
 import * as semconv from './semconv.ts';
 
@@ -101,6 +101,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
     async send(to, envelopes, send) {
       if (untraced() && !instruments.live) return send(envelopes);
       const destination = sendDestination(to);
+      const startedAt = performance.now();
       let span: Span;
       let traced: OutgoingEnvelope[];
       let active: Context;
@@ -126,10 +127,12 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         return send(envelopes);
       }
       let results: Awaited<ReturnType<typeof send>> | undefined;
+      let failure: string | undefined;
       try {
         results = await context.with(active, () => send(traced));
         return results;
       } catch (error) {
+        failure = errorType(error);
         quietly(() => recordError(span, error));
         throw error;
       } finally {
@@ -139,14 +142,17 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
             const failed = countFailed(results);
             instruments.sent(destination.metric, envelopes.length - failed, failed);
             if (failed > 0) {
+              failure = firstErrorName(results);
               span.setStatus({
                 code: SpanStatusCode.ERROR,
                 message: `${failed} of ${envelopes.length} message(s) not sent`,
               });
-              span.setAttribute(semconv.ATTR_ERROR_TYPE, firstErrorName(results));
+              span.setAttribute(semconv.ATTR_ERROR_TYPE, failure);
             }
           }
           span.end();
+          // The same duration as the span's, as the conventions ask.
+          instruments.sendTimed(destination.metric, (performance.now() - startedAt) / 1000, failure);
         });
       }
     },

@@ -155,4 +155,18 @@ describe('telemetry metrics', () => {
       'IdempotencyStoreError',
     ]);
   });
+
+  it('times each send, as messaging.client.operation.duration, with error.type when it failed', async () => {
+    const queue = memoryQueue({ name: 'orders', maxMessageBytes: 128 });
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+    const producer = createProducer({ transport: queue, telemetry });
+    await producer.send('small');
+    await expect(producer.send('x'.repeat(200))).rejects.toThrow();
+    const points = (await sdk.points())['messaging.client.operation.duration'] ?? [];
+    expect(points.map((p) => [p.attributes['messaging.operation.name'], p.attributes['error.type']])).toEqual([
+      ['send', undefined],
+      ['send', 'SendFailedError'],
+    ]);
+    expect(points.map((p) => (p.value as HistogramPoint).buckets.boundaries[0])).toEqual([0.005, 0.005]);
+  });
 });
