@@ -1,5 +1,6 @@
 import {
   type Attributes,
+  type Baggage,
   type Context,
   context,
   isSpanContextValid,
@@ -204,7 +205,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         return (processing) => {
           // No SDK and no meter provider: nothing to record, the attempt goes straight through.
           if (untraced() && !instruments.live) return next(processing);
-          const producer = producerContext(processing.delivery.envelope.headers);
+          const { producer, baggage } = carriedContext(processing.delivery.envelope.headers);
           let parent = ambient ? context.active() : ROOT_CONTEXT;
           const links: Link[] = producer ? [{ context: producer }] : [];
           if (producer && asParent) {
@@ -214,6 +215,8 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
             if (around && isSpanContextValid(around)) links.push({ context: around });
             parent = trace.setSpanContext(ROOT_CONTEXT, producer);
           }
+          // The producer's baggage (with a baggage propagator registered) is the handler's too.
+          if (baggage) parent = propagation.setBaggage(parent, baggage);
           let span: Span;
           try {
             span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, links, attributes: base }, parent);
@@ -253,15 +256,20 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
   };
 }
 
-/** The producer's span context carried by a message: W3C trace context, else an AWS X-Ray header. */
-function producerContext(headers: Headers): SpanContext | undefined {
+/**
+ * What a message carries from its producer, as the registered propagator reads it: the span
+ * context (W3C trace context, else an AWS X-Ray header) and the baggage.
+ */
+function carriedContext(headers: Headers): { producer?: SpanContext | undefined; baggage?: Baggage | undefined } {
   try {
-    const extracted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers, headerGetter));
-    if (extracted) return extracted;
+    const extracted = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+    const baggage = propagation.getBaggage(extracted);
+    const producer = trace.getSpanContext(extracted);
+    if (producer) return { producer, baggage };
     const xray = headers[XRAY_HEADER];
-    return xray ? fromXRayHeader(xray) : undefined;
+    return { producer: xray ? fromXRayHeader(xray) : undefined, baggage };
   } catch {
-    return undefined;
+    return {};
   }
 }
 

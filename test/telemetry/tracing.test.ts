@@ -1,4 +1,5 @@
 import { type Attributes, context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { type ReadableSpan, type Sampler, SamplingDecision, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   type ConsumerOptions,
@@ -223,6 +224,40 @@ describe('telemetry', () => {
     expect(process?.parentSpanContext).toBeUndefined();
     expect(process?.spanContext().traceId).not.toBe(startup.spanContext().traceId);
   });
+
+  it.each(['link', 'parent'] as const)(
+    "restores the producer's baggage around the handler (consumerContext '%s')",
+    async (consumerContext) => {
+      // The SDK helper registered trace context alone: trace context and baggage instead.
+      propagation.disable();
+      propagation.setGlobalPropagator(
+        new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+      );
+      const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, consumerContext });
+      const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+      const producer = createProducer({ transport: queue, clock, telemetry });
+      const withBaggage = propagation.setBaggage(
+        context.active(),
+        propagation.createBaggage({ tenant: { value: 'acme' } }),
+      );
+      await context.with(withBaggage, () => producer.send({ orderId: 1 }));
+      let tenant: string | undefined;
+      const consumer = createConsumer({
+        transport: queue,
+        clock,
+        telemetry,
+        handler: () => {
+          tenant = propagation.getActiveBaggage()?.getEntry('tenant')?.value;
+        },
+      });
+      consumer.start();
+      await clock.advanceUntil(() => consumer.stats().acked === 1);
+      const stopping = consumer.stop();
+      await clock.advance(30_000);
+      await stopping;
+      expect(tenant).toBe('acme');
+    },
+  );
 
   it('links to an AWS X-Ray trace header when a message has no W3C context', async () => {
     const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
