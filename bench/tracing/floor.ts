@@ -49,6 +49,17 @@ export async function runFloor(
     [semconv.ATTR_MESSAGING_OPERATION_TYPE]: 'process',
     [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
   };
+  // Given when each span starts, as the conventions ask, so that samplers see them.
+  const sendAttributes: OtelApi.Attributes = {
+    ...destination,
+    [semconv.ATTR_MESSAGING_OPERATION_TYPE]: 'send',
+    [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+  };
+  const createAttributes: OtelApi.Attributes = {
+    ...destination,
+    [semconv.ATTR_MESSAGING_OPERATION_TYPE]: 'create',
+    [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'create',
+  };
   const perMessage = batchShape === 'create';
 
   const queue: FloorMessage[] = [];
@@ -61,9 +72,11 @@ export async function runFloor(
   const start = performance.now();
   for (let first = 0; first < count; first += SEND_CHUNK) {
     const end = Math.min(first + SEND_CHUNK, count);
-    const send = tracer.startSpan(`send ${DESTINATION}`, { kind: SpanKind.PRODUCER, attributes: destination });
-    send.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, 'send');
-    send.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'send');
+    // With create spans, the messages carry their contexts and the send span is a CLIENT one.
+    const send = tracer.startSpan(`send ${DESTINATION}`, {
+      kind: perMessage ? SpanKind.CLIENT : SpanKind.PRODUCER,
+      attributes: sendAttributes,
+    });
     send.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, end - first);
     const active = trace.setSpan(context.active(), send);
     const batch: FloorMessage[] = new Array(end - first);
@@ -71,12 +84,9 @@ export async function runFloor(
       for (let n = first; n < end; n++) {
         const create = tracer.startSpan(
           `create ${DESTINATION}`,
-          { kind: SpanKind.PRODUCER, attributes: destination },
+          { kind: SpanKind.PRODUCER, attributes: { ...createAttributes, [semconv.ATTR_MESSAGING_MESSAGE_ID]: ids[n] } },
           active,
         );
-        create.setAttribute(semconv.ATTR_MESSAGING_OPERATION_TYPE, 'create');
-        create.setAttribute(semconv.ATTR_MESSAGING_OPERATION_NAME, 'create');
-        create.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, ids[n] as string);
         send.addLink({ context: create.spanContext() });
         const headers: Record<string, string> = {};
         propagation.inject(trace.setSpan(active, create), headers);
@@ -103,15 +113,20 @@ export async function runFloor(
     while (next < queue.length) {
       const message = queue[next] as FloorMessage;
       queue[next++] = undefined as unknown as FloorMessage;
-      const producer = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, message.headers, getter));
-      const parent = context.active();
+      const extracted = propagation.extract(ROOT_CONTEXT, message.headers, getter);
+      const producer = trace.getSpanContext(extracted);
+      // The producer's baggage is the handler's too.
+      const baggage = propagation.getBaggage(extracted);
+      const parent = baggage ? propagation.setBaggage(context.active(), baggage) : context.active();
       const span = tracer.startSpan(
         `process ${DESTINATION}`,
-        { kind: SpanKind.CONSUMER, links: producer ? [{ context: producer }] : [] },
+        {
+          kind: SpanKind.CONSUMER,
+          links: producer ? [{ context: producer }] : [],
+          attributes: { ...processAttributes, [semconv.ATTR_MESSAGING_MESSAGE_ID]: message.id },
+        },
         parent,
       );
-      span.setAttributes(processAttributes);
-      span.setAttribute(semconv.ATTR_MESSAGING_MESSAGE_ID, message.id);
       span.setAttribute(semconv.ATTR_MISSIVE_ATTEMPT, 1);
       await context.with(trace.setSpan(parent, span), () => handler(message));
       span.setAttribute(semconv.ATTR_MISSIVE_OUTCOME, 'ack');

@@ -20,7 +20,7 @@ import {
 function batchShapeOf(reports: Record<string, ChildReport[]>): string | null {
   const shape = reports.traced?.[0]?.batchShape ?? reports['sdk-floor']?.[0]?.batchShape;
   if (shape === 'create')
-    return 'per batch a send span linked to a create span per message, each message carrying its create span';
+    return 'per batch a CLIENT send span linked to a PRODUCER create span per message, each message carrying its create span';
   if (shape === 'send') return 'per batch a send span, whose context every message of the batch carries';
   return null;
 }

@@ -71,8 +71,8 @@ export type Sdk = Awaited<ReturnType<typeof registerSdk>>;
  * How Missive traces a batch send, read from Missive itself (a two-message sendBatch recorded by
  * a private tracer provider), so the floor creates the same spans as the src/ measured:
  * - 'send': one PRODUCER send span per batch whose context every message carries;
- * - 'create': also one PRODUCER create span per message, carrying its own context, the send span
- *   linked to each (the conventions' shape for batches).
+ * - 'create': one PRODUCER create span per message, carrying its own context, and one CLIENT send
+ *   span per batch linked to each (the conventions' shape for batches).
  */
 export async function probeBatchShape(missive: MissiveModules): Promise<'send' | 'create'> {
   const { TracerProvider, SimpleSpanProcessor, InMemorySpanExporter } = await import('@opentelemetry/sdk-trace');
@@ -87,8 +87,10 @@ export async function probeBatchShape(missive: MissiveModules): Promise<'send' |
   await provider.forceFlush();
   const names = exporter.getFinishedSpans().map((span) => `${KIND_NAMES[span.kind]} ${span.name}`);
   await provider.shutdown();
-  if (!names.includes(`producer send ${DESTINATION}`)) throw new Error(`no send span in ${names.join(', ')}`);
-  return names.includes(`producer create ${DESTINATION}`) ? 'create' : 'send';
+  const shape = names.includes(`producer create ${DESTINATION}`) ? 'create' : 'send';
+  const send = `${shape === 'create' ? 'client' : 'producer'} send ${DESTINATION}`;
+  if (!names.includes(send)) throw new Error(`no ${send} span in ${names.join(', ')}`);
+  return shape;
 }
 
 /** Spans per run: one send span per chunk, one process span per message, one create span per message if so. */
