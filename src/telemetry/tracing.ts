@@ -40,6 +40,15 @@ export interface TelemetryOptions {
    * `'parent'` (the attempt joins the producer's trace as its child: one tree per message).
    */
   readonly consumerContext?: 'link' | 'parent';
+  /**
+   * Whether a batch send makes a PRODUCER create span per message, each message carrying its own
+   * context, under a CLIENT send span linked to them all (default `true`, the conventions' shape
+   * for batches). `false`: one PRODUCER send span per batch, whose context every message of the
+   * batch carries. Turn it off for large batches: a `sendBatch` of 1 000 makes 1 001 spans, which
+   * overflows a default `BatchSpanProcessor` queue (2 048 spans) under load, and the SDK keeps at
+   * most 128 links per span by default.
+   */
+  readonly createSpans?: boolean;
 }
 
 /** The API's no-op provider: what the global proxy delegates to while no SDK is registered. */
@@ -77,6 +86,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('missive');
   const instruments = createMetrics(meter);
   const asParent = options.consumerContext === 'parent';
+  const createSpans = options.createSpans ?? true;
   // Checked per message, so an SDK registered later is picked up at once; with one passed in, never.
   const untraced = options.tracerProvider ? () => false : noGlobalSdk;
   // A destination's attributes, built once: spans and metrics need them on every send. Keyed by
@@ -109,8 +119,9 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
       try {
         // A batch's messages carry their own create spans' contexts, not this span's: the
         // conventions then make the send a CLIENT span, and the create spans the PRODUCER ones.
+        const perMessage = createSpans && envelopes.length > 1;
         span = tracer.startSpan(`send ${destination.name}`, {
-          kind: envelopes.length > 1 ? SpanKind.CLIENT : SpanKind.PRODUCER,
+          kind: perMessage ? SpanKind.CLIENT : SpanKind.PRODUCER,
           attributes: destination.send,
         });
         active = trace.setSpan(context.active(), span);
@@ -120,7 +131,7 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
           else span.setAttribute(semconv.ATTR_MESSAGING_BATCH_MESSAGE_COUNT, envelopes.length);
         }
         traced =
-          envelopes.length > 1 && span.isRecording()
+          perMessage && span.isRecording()
             ? withCreationContexts(tracer, span, active, destination, envelopes)
             : withTraceContext(active, envelopes);
       } catch {

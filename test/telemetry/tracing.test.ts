@@ -111,6 +111,27 @@ describe('telemetry', () => {
     );
   });
 
+  it('with createSpans off, gives a batch one PRODUCER send span whose context every message carries', async () => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, createSpans: false });
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    await createProducer({ transport: queue, clock, telemetry }).sendBatch([
+      { body: { orderId: 1 } },
+      { body: { orderId: 2 } },
+      { body: { orderId: 3 } },
+    ]);
+    const spans = sdk.finishedSpans();
+    expect(spans.map((s) => [s.name, s.kind, s.attributes['messaging.operation.type']])).toEqual([
+      ['send orders', SpanKind.PRODUCER, 'send'],
+    ]);
+    const [send] = spans;
+    expect(send?.attributes['messaging.batch.message_count']).toBe(3);
+    expect(send?.links).toEqual([]);
+    const received = await queue.receive({ maxMessages: 3, waitTimeMs: 0 });
+    expect(received.map((d) => d.envelope.headers.traceparent?.split('-')[2])).toEqual(
+      Array(3).fill(send?.spanContext().spanId),
+    );
+  });
+
   it('wraps every delivery attempt in a CONSUMER span with settlement on it', async () => {
     let calls = 0;
     const { process } = await run(() => {
