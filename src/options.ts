@@ -16,7 +16,7 @@ export function integerOption(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(name, value, `an integer from ${min} to ${rangeEnd(max)}`);
+    throw new ConfigurationError(name, value, `an integer ${range(min, max, Number.MAX_SAFE_INTEGER)}`);
   }
   return value;
 }
@@ -31,7 +31,7 @@ export function numberOption(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigurationError(name, value, `a number from ${min} to ${rangeEnd(max)}`);
+    throw new ConfigurationError(name, value, `a number ${range(min, max, Number.MAX_VALUE)}`);
   }
   return value;
 }
@@ -63,6 +63,7 @@ export function requiredOption<T>(name: string, value: T | undefined, expected: 
   return value;
 }
 
-function rangeEnd(max: number): string {
-  return max >= Number.MAX_SAFE_INTEGER ? 'any larger value' : max.toLocaleString('en-US');
+/** "from 1 to 1,000", or "of 1 or more" when `max` is the type's own limit. */
+function range(min: number, max: number, limit: number): string {
+  return max >= limit ? `of ${min} or more` : `from ${min} to ${max.toLocaleString('en-US')}`;
 }

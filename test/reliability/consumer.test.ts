@@ -575,6 +575,7 @@ describe('consumer', () => {
     [{ retry: { backoff: { jitter: 'random' } } }, /retry\.backoff\.jitter: "random"/],
     [{ handler: undefined }, /Invalid option handler: undefined/],
     [{ visibilityTimeoutMs: 43_200_001 }, /visibilityTimeoutMs: 43200001\. Expected an integer from 1 to 43,200,000/],
+    [{ waitTimeMs: 0 }, 'Invalid option waitTimeMs: 0. Expected an integer of 1 or more.'],
     [{ transport: memoryQueue() }, /Invalid option deadLetter: undefined\. Expected a dead-letter destination/],
   ])('rejects invalid options %o at construction', (overrides, message) => {
     const options = {
