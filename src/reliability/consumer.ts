@@ -282,9 +282,14 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     }
     running = true;
     stopping = undefined;
-    // The delivery limit is asked for first; the tick is scheduled last.
-    pollers.start();
-    inFlight.start();
+    // The delivery limit is asked for first; the tick is scheduled last. The loops belong to no
+    // trace of the caller's: telemetry starts them outside any active span.
+    const startLoops = () => {
+      pollers.start();
+      inFlight.start();
+    };
+    if (options.telemetry?.detached) options.telemetry.detached(startLoops);
+    else startLoops();
   };
 
   const stop = (): Promise<{ released: number }> => {

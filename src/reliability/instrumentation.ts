@@ -41,4 +41,10 @@ export interface Instrumentation {
   send<T>(to: Endpoint, envelopes: OutgoingEnvelope[], send: (envelopes: OutgoingEnvelope[]) => Promise<T>): Promise<T>;
   /** The consumer step that wraps each delivery attempt in a CONSUMER span and records its outcome. */
   process(from: Endpoint, options?: ProcessStepOptions): Step;
+  /**
+   * Runs `start` outside any active span. A consumer starts its receive loops through it, so that
+   * their transport calls (an instrumented AWS SDK's receives and deletes) do not join the trace
+   * of whatever span was active when the consumer was started.
+   */
+  detached?(start: () => void): void;
 }

@@ -169,6 +169,10 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
       }
     },
 
+    detached(start) {
+      context.with(ROOT_CONTEXT, start);
+    },
+
     process(from, processOptions = {}) {
       const clock = processOptions.clock ?? systemClock;
       const ambient = processOptions.ambient ?? true;

@@ -246,6 +246,48 @@ describe('telemetry', () => {
     expect(process?.spanContext().traceId).not.toBe(startup.spanContext().traceId);
   });
 
+  it('receives and acks outside the span the consumer was started in', async () => {
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider });
+    const queue = memoryQueue({ clock, name: 'orders', deadLetterQueue: memoryQueue({ clock }) });
+    // The span active in each transport call, as an instrumented AWS SDK would parent its span on.
+    const active: string[] = [];
+    const seen = (call: string) => active.push(`${call} ${trace.getActiveSpan()?.spanContext().spanId ?? 'none'}`);
+    const forwarding = <T extends object>(target: T, wrap: Partial<T>): T =>
+      new Proxy(target, {
+        get: (_, key) => {
+          const value = key in wrap ? wrap[key as keyof T] : Reflect.get(target, key, target);
+          return typeof value === 'function' && !(key in wrap) ? value.bind(target) : value;
+        },
+      });
+    const transport = forwarding(queue, {
+      receive: async (options) => {
+        seen('receive');
+        const deliveries = await queue.receive(options);
+        return deliveries.map((delivery) =>
+          forwarding(delivery, {
+            ack: () => {
+              seen('ack');
+              return delivery.ack();
+            },
+          }),
+        );
+      },
+    });
+    const consumer = createConsumer({ transport, clock, telemetry, handler: () => undefined });
+    sdk.tracerProvider.getTracer('app').startActiveSpan('startup', (span) => {
+      consumer.start();
+      span.end();
+    });
+    await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
+    await clock.advanceUntil(() => consumer.stats().acked === 1);
+    const stopping = consumer.stop();
+    await clock.advance(30_000);
+    await stopping;
+    expect(active).toContain('receive none');
+    expect(active).toContain('ack none');
+    expect(new Set(active)).toEqual(new Set(['receive none', 'ack none']));
+  });
+
   it.each(['link', 'parent'] as const)(
     "restores the producer's baggage around the handler (consumerContext '%s')",
     async (consumerContext) => {
