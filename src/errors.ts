@@ -35,7 +35,17 @@ export const ErrorCode = {
 /** One of {@link ErrorCode}'s values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Base class of every Missive error. */
+/**
+ * Base class of every Missive error: a stable `code`, the underlying error as `cause`, and `name`
+ * set to the subclass's name. Never thrown itself; check for it with {@link isMissiveError}.
+ *
+ * @example
+ * ```ts
+ * import { isMissiveError } from 'missive';
+ *
+ * if (isMissiveError(error)) log.error({ code: error.code, cause: error.cause }, error.message);
+ * ```
+ */
 export class MissiveError extends Error {
   /** Stable identifier of the failure; see {@link ErrorCode}. */
   declare readonly code: ErrorCode;
@@ -63,18 +73,32 @@ export function isMissiveError(error: unknown): error is MissiveError {
 }
 
 /**
- * True when `error` is a Missive error with the given code.
+ * True when `error` is a Missive error with the given code. It narrows to {@link MissiveError},
+ * not to the subclass: cast to read the subclass's fields.
  *
  * @example
  * ```ts
- * if (isMissiveErrorCode(error, ErrorCode.MessageTooLarge)) shrink(order);
+ * import { ErrorCode, isMissiveErrorCode, type SendFailedError } from 'missive';
+ *
+ * if (isMissiveErrorCode(error, ErrorCode.SendFailed) && !(error as SendFailedError).retryable) alert(error.message);
  * ```
  */
 export function isMissiveErrorCode<C extends ErrorCode>(error: unknown, code: C): error is MissiveError & { code: C } {
   return isMissiveError(error) && error.code === code;
 }
 
-/** An option was missing, of the wrong type, or out of range. Thrown at construction. */
+/**
+ * An option was missing, of the wrong type, or out of range. Thrown synchronously by the
+ * factory that got it (`createConsumer`, `sqsQueue`, …), never later; the message names the
+ * option, the value received and the range allowed.
+ *
+ * @example
+ * ```ts
+ * try { createConsumer({ transport: queue, handler, concurrency: 0 }); } catch (error) {
+ *   if (isMissiveErrorCode(error, ErrorCode.Configuration)) console.error((error as ConfigurationError).option); // 'concurrency'
+ * }
+ * ```
+ */
 export class ConfigurationError extends MissiveError {
   /** The option's path, for example `retry.maxAttempts`. */
   declare readonly option: string;
@@ -88,10 +112,24 @@ export class ConfigurationError extends MissiveError {
   }
 }
 
-/** A message is larger than its destination accepts. Never retried. */
+/**
+ * A message is larger than its destination accepts (body plus headers, UTF-8). Never retried.
+ * A transport reports it as a `permanent` send outcome, without a request; `producer.send`
+ * then rejects with a {@link SendFailedError} whose `cause` it is.
+ *
+ * @example
+ * ```ts
+ * try { await producer.send(order); } catch (error) {
+ *   if (isMissiveError(error) && isMissiveErrorCode(error.cause, ErrorCode.MessageTooLarge)) await sendByReference(order);
+ * }
+ * ```
+ */
 export class MessageTooLargeError extends MissiveError {
+  /** The message's size, in bytes. */
   declare readonly sizeBytes: number;
+  /** The destination's limit, in bytes. */
   declare readonly limitBytes: number;
+  /** The queue name or URL that refused it. */
   declare readonly destination: string;
 
   constructor(destination: string, sizeBytes: number, limitBytes: number) {
@@ -109,11 +147,24 @@ export class MessageTooLargeError extends MissiveError {
 /** One problem found by a schema, in the shape of Standard Schema's issues. */
 export interface ValidationIssue {
   readonly message: string;
+  /** Where in the body, as property names and array indexes; absent for the body as a whole. */
   readonly path?: readonly PropertyKey[] | undefined;
 }
 
-/** A message body failed its schema. Never retried: the same body fails the same way. */
+/**
+ * A message body failed its schema. Never retried: the same body fails the same way. Thrown by
+ * `producer.send` and `sendBatch` before anything is sent; on the consuming side the message is
+ * dead-lettered (`invalid-body`, issues in its failure headers) and a webhook is answered 400.
+ *
+ * @example
+ * ```ts
+ * try { await producer.send(order); } catch (error) {
+ *   if (isMissiveErrorCode(error, ErrorCode.InvalidMessage)) console.warn((error as InvalidMessageError).issues);
+ * }
+ * ```
+ */
 export class InvalidMessageError extends MissiveError {
+  /** Every issue the schema reported. */
   declare readonly issues: readonly ValidationIssue[];
 
   constructor(issues: readonly ValidationIssue[], context: string) {
@@ -129,8 +180,21 @@ export class InvalidMessageError extends MissiveError {
   }
 }
 
-/** A body could not be encoded or decoded by the codec. Never retried. */
+/**
+ * A body could not be encoded or decoded by the codec; the codec's error is the `cause`. Never
+ * retried. Encoding failures are thrown by `producer.send` and `sendBatch` before anything is
+ * sent; a body that cannot be decoded is dead-lettered (`invalid-body`), or answered 400 by a
+ * webhook receiver.
+ *
+ * @example
+ * ```ts
+ * await producer.send({ total: 10n }).catch((error) => {
+ *   if (isMissiveErrorCode(error, ErrorCode.Codec)) console.error(error.message); // JSON cannot encode a BigInt
+ * });
+ * ```
+ */
 export class CodecError extends MissiveError {
+  /** Which way the codec failed. */
   declare readonly direction: 'encode' | 'decode';
 
   constructor(direction: 'encode' | 'decode', codec: string, cause: unknown) {
@@ -146,9 +210,22 @@ export class CodecError extends MissiveError {
   }
 }
 
-/** A send failed for good: permanently, or retryably with every attempt used. */
+/**
+ * A send failed for good: permanently, or retryably with every attempt used. `producer.send`
+ * rejects with it, and `sendBatch` reports it per failed message; the transport's error (a
+ * {@link TransportError}, {@link HttpStatusError} or {@link MessageTooLargeError}) is the `cause`.
+ *
+ * @example
+ * ```ts
+ * try { await producer.send(order); } catch (error) {
+ *   if (isMissiveErrorCode(error, ErrorCode.SendFailed) && (error as SendFailedError).retryable) await outbox.save(order);
+ * }
+ * ```
+ */
 export class SendFailedError extends MissiveError {
+  /** The queue or endpoint sent to. */
   declare readonly destination: string;
+  /** Attempts made, the first included. */
   declare readonly attempts: number;
   /** Whether the last failure was of a kind that could succeed if tried later. */
   declare readonly retryable: boolean;
@@ -166,8 +243,18 @@ export class SendFailedError extends MissiveError {
 /**
  * A retry was refused because the shared retry budget is empty: the destination has been
  * failing for a while, and more retries would only add load. Successes refill the budget.
+ * `producer.send` rejects with it (`sendBatch` reports it per message) instead of a
+ * {@link SendFailedError}; the last transport error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * await producer.send(order).catch((error) => {
+ *   if (isMissiveErrorCode(error, ErrorCode.RetryBudgetExhausted)) metrics.increment('orders.shed');
+ * });
+ * ```
  */
 export class RetryBudgetExhaustedError extends MissiveError {
+  /** The queue or endpoint sent to. */
   declare readonly destination: string;
 
   constructor(destination: string, cause: unknown) {
@@ -185,9 +272,20 @@ export class RetryBudgetExhaustedError extends MissiveError {
 /**
  * A transport operation failed. `retryable` tells whether the same call may succeed later
  * (throttling, a 5xx, a network error) or never will (a missing queue, a denied permission).
+ * Senders report it in send outcomes (the producer wraps it in {@link SendFailedError}); a
+ * failed receive, ack or dead-letter move reaches the consumer's `onError`.
+ *
+ * @example
+ * ```ts
+ * onError: (error) => {
+ *   if (isMissiveErrorCode(error, ErrorCode.Transport) && !(error as TransportError).retryable) page(error.message);
+ * }
+ * ```
  */
 export class TransportError extends MissiveError {
+  /** The queue or endpoint involved. */
   declare readonly destination: string;
+  /** Whether the same call may succeed if made again later. */
   declare readonly retryable: boolean;
 
   constructor(destination: string, message: string, retryable: boolean, cause?: unknown) {
@@ -198,10 +296,18 @@ export class TransportError extends MissiveError {
 }
 
 /**
- * An HTTP endpoint answered with a status that is not a success. `retryable` for 408, 425, 429
- * and 5xx; the message carries the status and a bounded excerpt of the response body.
+ * A webhook endpoint answered with a status that is not a success. `retryable` for 408, 425, 429
+ * and 5xx; the message carries the status and a bounded excerpt of the response body. It is the
+ * `cause` of the producer's {@link SendFailedError}.
+ *
+ * @example
+ * ```ts
+ * const cause = (error as SendFailedError).cause;
+ * if (isMissiveErrorCode(cause, ErrorCode.Transport) && (cause as HttpStatusError).status === 410) await unsubscribe(target);
+ * ```
  */
 export class HttpStatusError extends TransportError {
+  /** The HTTP status the endpoint answered. */
   declare readonly status: number;
   /** The first characters of the response body (at most 256). */
   declare readonly bodyExcerpt: string;
@@ -226,7 +332,16 @@ export class HttpStatusError extends TransportError {
   }
 }
 
-/** An operation was called on a producer, consumer or transport that is closed. */
+/**
+ * An operation was called on something closed: thrown by `producer.send` and `sendBatch` after
+ * `producer.close()`.
+ *
+ * @example
+ * ```ts
+ * await producer.close();
+ * await producer.send(order); // rejects: ClosedError, code MISSIVE_CLOSED
+ * ```
+ */
 export class ClosedError extends MissiveError {
   constructor(what: string) {
     super('MISSIVE_CLOSED', `${what} is closed. Create a new one to send or receive again.`);
@@ -235,7 +350,8 @@ export class ClosedError extends MissiveError {
 
 /**
  * Throw from a handler to ask for another attempt after `delayMs`, instead of the backoff
- * the consumer would compute. Attempts are still counted against `retry.maxAttempts`.
+ * the consumer would compute. Attempts are still counted against `retry.maxAttempts`. Its
+ * constructor throws a {@link ConfigurationError} for a `delayMs` below 0 or not finite.
  *
  * @example
  * ```ts
@@ -272,9 +388,17 @@ export class UnrecoverableError extends MissiveError {
 
 /**
  * A delivery found its idempotency key being processed by another delivery; it is retried later.
- * Seen in a retry outcome, never thrown at callers.
+ * Seen in a retry outcome (the span's `error.type`, a webhook's 503 `in-progress`), never thrown
+ * at callers.
+ *
+ * @example
+ * ```ts
+ * const error = new DuplicateInProgressError('charge:o-1');
+ * error.code; // 'MISSIVE_DUPLICATE_IN_PROGRESS'
+ * ```
  */
 export class DuplicateInProgressError extends MissiveError {
+  /** The idempotency key held elsewhere. */
   declare readonly key: string;
 
   constructor(key: string) {
@@ -288,10 +412,19 @@ export class DuplicateInProgressError extends MissiveError {
 
 /**
  * A handler finished after its idempotency lease had lapsed, so another delivery may have run the
- * same key at the same time. Reported through the consumer's `onError`.
+ * same key at the same time. Reported through the consumer's `onError`; the message is still acked.
+ *
+ * @example
+ * ```ts
+ * onError: (error) => {
+ *   if (isMissiveErrorCode(error, ErrorCode.LeaseLapsed)) log.warn((error as LeaseLapsedError).key, error.message);
+ * }
+ * ```
  */
 export class LeaseLapsedError extends MissiveError {
+  /** The idempotency key whose lease lapsed. */
   declare readonly key: string;
+  /** The lease duration in force, in milliseconds. */
   declare readonly leaseMs: number;
 
   constructor(key: string, leaseMs: number) {
@@ -318,6 +451,7 @@ export class LeaseLapsedError extends MissiveError {
  * ```
  */
 export class IdempotencyConflictError extends MissiveError {
+  /** The idempotency key that was reused. */
   declare readonly key: string;
   /** The fingerprint of the payload stored with the key. */
   declare readonly storedFingerprint: string;
@@ -352,9 +486,11 @@ export class IdempotencyConflictError extends MissiveError {
  * ```
  */
 export class ResultNotCachedError extends MissiveError {
+  /** The idempotency key completed without its result. */
   declare readonly key: string;
   /** The encoded size, in bytes; undefined when the result could not be encoded. */
   declare readonly sizeBytes: number | undefined;
+  /** `idempotency.maxResultBytes`, in bytes. */
   declare readonly limitBytes: number;
 
   constructor(key: string, limitBytes: number, sizeBytes: number | undefined, cause?: unknown) {
@@ -382,10 +518,14 @@ export class ResultNotCachedError extends MissiveError {
  *
  * @example
  * ```ts
- * if (isMissiveErrorCode(error, ErrorCode.IdempotencyTableNotFound)) console.error(error.tableName, error.region);
+ * if (isMissiveErrorCode(error, ErrorCode.IdempotencyTableNotFound)) {
+ *   const { tableName, region } = error as IdempotencyTableNotFoundError;
+ *   console.error(`create ${tableName} in ${region}`);
+ * }
  * ```
  */
 export class IdempotencyTableNotFoundError extends MissiveError {
+  /** The table name (or ARN) the store was given. */
   declare readonly tableName: string;
   /** The client's region, when it could be resolved. */
   declare readonly region: string | undefined;
@@ -410,17 +550,20 @@ export type IdempotencyStoreOperation = 'begin' | 'complete' | 'release' | 'rene
 /**
  * The idempotency store failed a call (unreachable, throttled, access denied): the store's own
  * error is the `cause`. Nothing was recorded as done; a failed `begin` or `complete` fails the
- * attempt, so the message is retried with backoff.
+ * attempt, so the message is retried with backoff. Reported through the consumer's `onError`
+ * (a webhook receiver answers 500).
  *
  * @example
  * ```ts
  * onError: (error) => {
- *   if (isMissiveErrorCode(error, ErrorCode.IdempotencyStore)) alarm(error.operation, error.cause);
+ *   if (isMissiveErrorCode(error, ErrorCode.IdempotencyStore)) alarm((error as IdempotencyStoreError).operation, error.cause);
  * }
  * ```
  */
 export class IdempotencyStoreError extends MissiveError {
+  /** The idempotency key of the failed call. */
   declare readonly key: string;
+  /** The store call that failed. */
   declare readonly operation: IdempotencyStoreOperation;
 
   constructor(operation: IdempotencyStoreOperation, key: string, cause: unknown) {
@@ -447,11 +590,21 @@ export type WebhookVerificationReason =
   | 'replayed';
 
 /**
- * A received webhook failed verification: headers missing, timestamp outside the tolerance, a
- * signature that matches no active secret, or a replayed id. The receiver answers 401.
- * Its message never contains a secret or a signature.
+ * A received webhook failed verification: headers missing, a malformed timestamp or one outside
+ * the tolerance, or a signature that matches no active secret. Thrown by `verifyWebhook`; the
+ * receiver answers 401 with `reason` as the body's `error`. Its message never contains a secret
+ * or a signature. A replayed id is not a verification failure: the receiver answers it 200 as a
+ * duplicate (reason `replayed` is reserved and never raised).
+ *
+ * @example
+ * ```ts
+ * try { verifyWebhook({ headers: request.headers, body, secret }); } catch (error) {
+ *   if (isMissiveErrorCode(error, ErrorCode.WebhookVerification)) return new Response(null, { status: 401 });
+ * }
+ * ```
  */
 export class WebhookVerificationError extends MissiveError {
+  /** Which check failed. */
   declare readonly reason: WebhookVerificationReason;
 
   constructor(reason: WebhookVerificationReason, message: string) {

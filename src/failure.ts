@@ -19,9 +19,10 @@ export const FailureReason = {
   IdempotencyConflict: 'idempotency-conflict',
 } as const;
 
+/** One of {@link FailureReason}'s values. */
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
-/** The header names failure metadata is written under. */
+/** The header names failure metadata is written under (SQS message attributes on SQS). */
 export const FailureHeader = {
   reason: 'missive-failure-reason',
   errorName: 'missive-failure-error-name',
@@ -41,7 +42,9 @@ const MAX_MESSAGE_CHARS = 1024;
 /** What went wrong with a message, as recorded when it is dead-lettered. */
 export interface FailureMetadata {
   readonly reason: FailureReason;
+  /** The last error's `name`, such as `UnrecoverableError`. */
   readonly errorName: string;
+  /** The last error's message, cut to 1 024 characters when written to headers. */
   readonly errorMessage: string;
   /** Attempts made, the failing one included. */
   readonly attempts: number;
