@@ -9,7 +9,7 @@
 /** An opaque handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
 
-/** A source of time and timers. */
+/** A source of time and timers; pass a {@link ManualClock} in tests. */
 export interface Clock {
   /** The current time, in milliseconds since the Unix epoch. */
   now(): number;
@@ -23,7 +23,16 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `Date.now()` and Node's timers. */
+/**
+ * The real clock: `Date.now()` and Node's timers. The default of every `clock` option.
+ *
+ * @example
+ * ```ts
+ * import { systemClock } from 'missive';
+ *
+ * const startedAt = systemClock.now(); // milliseconds since the epoch
+ * ```
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, delayMs, options) {
@@ -37,10 +46,12 @@ export const systemClock: Clock = {
 };
 
 /**
- * Resolves after `delayMs` on `clock`, or rejects with the signal's reason once it aborts.
+ * Resolves after `delayMs` milliseconds on `clock`, or rejects with the signal's reason once it aborts.
  *
  * @example
  * ```ts
+ * import { sleep, systemClock } from 'missive';
+ *
  * await sleep(systemClock, 250, controller.signal);
  * ```
  */

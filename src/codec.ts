@@ -2,16 +2,29 @@ import { CodecError } from './errors.ts';
 
 /**
  * Turns message bodies into the text a transport carries and back. JSON is the default; pass
- * another codec to producers and consumers alike (they must agree).
+ * another codec to producers and consumers alike (they must agree). A throw from either method
+ * becomes a `CodecError`.
  */
 export interface Codec {
   /** A short name for errors and the `content-type` header, for example `application/json`. */
   readonly contentType: string;
+  /** The body as text; throw for a body the codec cannot represent. */
   encode(body: unknown): string;
+  /** The body back from text; throw for text that is not a valid encoding. */
   decode(text: string): unknown;
 }
 
-/** The default codec: `JSON.stringify` and `JSON.parse`. */
+/**
+ * The default codec: `JSON.stringify` and `JSON.parse`. `undefined`, functions and symbols, and
+ * anything `JSON.stringify` throws on (a `BigInt`, a cycle), fail to encode.
+ *
+ * @example
+ * ```ts
+ * import { createProducer, jsonCodec } from 'missive';
+ *
+ * const producer = createProducer({ transport: queue, codec: jsonCodec }); // the default, made explicit
+ * ```
+ */
 export const jsonCodec: Codec = {
   contentType: 'application/json',
   encode(body) {

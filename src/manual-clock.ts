@@ -13,6 +13,8 @@ interface Timer {
  *
  * @example
  * ```ts
+ * import { ManualClock, memoryQueue } from 'missive/memory';
+ *
  * const clock = new ManualClock();
  * const queue = memoryQueue({ clock, visibilityTimeoutMs: 30_000 });
  * await clock.advance(30_000); // an unacked message is visible again
@@ -71,8 +73,9 @@ export class ManualClock implements Clock {
   }
 
   /**
-   * Advances in steps of `stepMs` until `condition()` holds, and fails after `limitMs` of
-   * clock time, so a test waits for an event instead of guessing a duration.
+   * Advances in steps of `stepMs` (default 100) until `condition()` holds, and throws after
+   * `limitMs` (default 86 400 000, one day) of clock time, so a test waits for an event instead
+   * of guessing a duration. Both in milliseconds.
    */
   async advanceUntil(condition: () => boolean, options: { stepMs?: number; limitMs?: number } = {}): Promise<void> {
     const { stepMs = 100, limitMs = 24 * 60 * 60 * 1000 } = options;

@@ -14,6 +14,7 @@ export interface Message<Body = unknown> {
   readonly id: string;
   /** The decoded (and, with a schema, validated) body. */
   readonly body: Body;
+  /** The producer's headers, trace context included; failure metadata on dead letters. */
   readonly headers: Headers;
   /** The key duplicates are recognised by; defaults to {@link Message.id}. */
   readonly idempotencyKey: string;
@@ -25,19 +26,22 @@ export interface Message<Body = unknown> {
 
 /** A message with its body encoded to text: the unit every transport carries. */
 export interface Envelope {
+  /** As {@link Message.id}. */
   readonly id: string;
   /** The encoded body. */
   readonly body: string;
   readonly headers: Headers;
+  /** As {@link Message.idempotencyKey}. */
   readonly idempotencyKey: string;
-  /** In milliseconds since the Unix epoch. */
+  /** When the producer created the message, in milliseconds since the Unix epoch. */
   readonly createdAt: number;
+  /** The FIFO message group, on FIFO destinations. */
   readonly groupId?: string | undefined;
 }
 
 /** An envelope on its way out, with the per-message send options a transport applies. */
 export interface OutgoingEnvelope extends Envelope {
-  /** Keep the message invisible for this long after it is accepted, in milliseconds. */
+  /** Keep the message invisible for this long after it is accepted, in milliseconds. Default none. */
   readonly delayMs?: number | undefined;
 }
 

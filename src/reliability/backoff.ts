@@ -19,21 +19,25 @@ export const Jitter = {
   None: 'none',
 } as const;
 
+/** One of {@link Jitter}'s values. */
 export type Jitter = (typeof Jitter)[keyof typeof Jitter];
 
 /** Backoff options. Every delay is in milliseconds. */
 export interface BackoffOptions {
-  /** Ceiling of the first retry's delay, in milliseconds. Default 100. */
+  /** Ceiling of the first retry's delay, in milliseconds. Default 100; an integer, 0 or more. */
   readonly initialDelayMs?: number;
-  /** Largest delay ever returned, in milliseconds. Default 30 000. */
+  /**
+   * Largest delay ever returned, in milliseconds. Default 30 000, or `initialDelayMs` if that is
+   * larger; an integer, at least `initialDelayMs`.
+   */
   readonly maxDelayMs?: number;
-  /** Growth of the ceiling per attempt. Default 2; at least 1. */
+  /** Growth of the ceiling per attempt. Default 2; 1 to 100. */
   readonly multiplier?: number;
   /** How the delay is drawn below the ceiling. Default `'full'`. */
   readonly jitter?: Jitter;
 }
 
-/** A validated backoff policy. */
+/** A validated backoff policy, its options filled with their defaults. */
 export interface Backoff {
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
@@ -49,7 +53,8 @@ export interface Backoff {
 }
 
 /**
- * Validates `options` and returns a {@link Backoff}.
+ * Validates `options` and returns a {@link Backoff}; an option out of range throws a
+ * `ConfigurationError` named under `path` (default `backoff`, as in `backoff.maxDelayMs`).
  *
  * @example
  * ```ts

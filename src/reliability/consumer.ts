@@ -35,6 +35,7 @@ export type Handler<Body> = (message: Message<Body>, context: HandlerContext) =>
 export interface ConsumerOptions<Body> {
   /** Where messages come from: any {@link Receiver}. */
   readonly transport: Receiver;
+  /** Runs once per delivery attempt; see {@link Handler}. Required. */
   readonly handler: Handler<Body>;
   /**
    * Most handlers running at once. Default 10; 1 to 10 000. A handler's slot is free once it returns,
@@ -42,7 +43,7 @@ export interface ConsumerOptions<Body> {
    * twice this.
    */
   readonly concurrency?: number;
-  /** Most messages asked for per receive. Default 10 (SQS's maximum); 1 to 10 000. */
+  /** Most messages asked for per receive. Default 10 (SQS's maximum per receive); 1 to 10 000. */
   readonly batchSize?: number;
   /**
    * Most receive loops running at once, from 1 to `concurrency`. Default `ceil(concurrency / batchSize)`,
@@ -54,36 +55,45 @@ export interface ConsumerOptions<Body> {
   readonly waitTimeMs?: number;
   /**
    * Visibility timeout of received messages, in milliseconds, applied to every receive (it overrides
-   * the queue's own). Default 30 000; at most 43 200 000 (12 h, SQS's limit).
+   * the queue's own). Default 30 000; 1 to 43 200 000 (12 h, SQS's limit).
    */
   readonly visibilityTimeoutMs?: number;
-  /** Extend visibility while a slow handler runs. Default true. */
+  /**
+   * Extend visibility while a slow handler runs: every quarter of `visibilityTimeoutMs`, a delivery
+   * with less than half of it left gets another `visibilityTimeoutMs`. Default true.
+   */
   readonly heartbeat?: boolean;
+  /** Retries of failed deliveries. */
   readonly retry?: {
     /**
      * Deliveries per message, the first included, before it is dead-lettered. Default 5; 1 to 1 000.
      * Lowered to the queue's redrive `maxReceiveCount` when it has one.
      */
     readonly maxAttempts?: number;
-    /** Delay before each retry. Default 1 000 ms doubling to at most 300 000 ms, full jitter. */
+    /**
+     * Delay before each retry, in milliseconds. Default 1 000 doubling to at most 300 000, full
+     * jitter; options given replace only those defaults.
+     */
     readonly backoff?: BackoffOptions;
   };
   /**
    * Where dead letters go. Default the transport's own dead-letter queue (`deadLetter()`); a
    * {@link Sender} here receives them instead, with failure metadata in their headers, and the
-   * original is deleted only once that send succeeded.
+   * original is deleted only once that send succeeded. Without either, `createConsumer` throws a
+   * `ConfigurationError`.
    */
   readonly deadLetter?: Sender;
   /** Suppresses duplicates through an idempotency store. Default off. */
   readonly idempotency?: IdempotencyOptions;
-  /** Validates bodies (Standard Schema: zod, valibot, arktype); invalid bodies are dead-lettered at once. */
+  /** Validates bodies (Standard Schema: zod, valibot, arktype); invalid bodies are dead-lettered at once. Default none. */
   readonly schema?: StandardSchemaV1<unknown, Body>;
   /** Decodes bodies. Default JSON. */
   readonly codec?: Codec;
   /**
    * How long `stop()` lets in-flight handlers finish before releasing their messages, in
-   * milliseconds. Default 30 000. Messages are released no sooner than `waitTimeMs` after the
-   * stop, once a long poll it cut short can no longer take them.
+   * milliseconds. Default 25 000 (inside the 30 s grace period of ECS and Kubernetes); 0 or more.
+   * Where a long poll cut short stays open at the server (SQS: its wait in whole seconds, plus
+   * 250 ms), messages are released only once it has closed and can no longer take them.
    */
   readonly stopTimeoutMs?: number;
   /** Receives errors outside handlers (a failed receive, ack or dead-letter send). Default `console.error`. */
@@ -98,15 +108,19 @@ export interface ConsumerOptions<Body> {
 
 /** Counts since the consumer was created. */
 export interface ConsumerStats {
+  /** Deliveries received, redeliveries included. */
   readonly received: number;
   /** Handled successfully and acked. */
   readonly acked: number;
   /** Acked without running the handler, as duplicates of a completed key. */
   readonly duplicates: number;
+  /** Attempts that ended in a retry (made visible again after a delay). */
   readonly retried: number;
+  /** Messages moved to the dead-letter destination. */
   readonly deadLettered: number;
   /** Deliveries released unfinished by `stop()`. */
   readonly released: number;
+  /** Deliveries held now: running, or settling. */
   readonly inFlight: number;
 }
 
@@ -127,10 +141,15 @@ const defaultOnError = (error: Error) =>
   console.error(`[missive] ${error.message}${error.cause instanceof Error ? ` (cause: ${error.cause.message})` : ''}`);
 
 /**
- * Creates a consumer. Call `start()` to begin and `stop()` to drain.
+ * Creates a consumer. Call `start()` to begin and `stop()` to drain. Options are checked here:
+ * a bad one throws a `ConfigurationError`.
  *
  * @example
  * ```ts
+ * import { createConsumer } from 'missive';
+ * import { memoryQueue } from 'missive/memory';
+ *
+ * const queue = memoryQueue({ name: 'orders', deadLetterQueue: memoryQueue({ name: 'orders-dlq' }) });
  * const consumer = createConsumer<Order>({
  *   transport: queue,
  *   concurrency: 20,

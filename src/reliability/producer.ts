@@ -27,11 +27,15 @@ export interface SendOptions {
   readonly headers?: Headers;
   /** The key consumers recognise duplicates by. Default the message id. */
   readonly idempotencyKey?: string;
-  /** Keep the message invisible for this long after it is accepted, in milliseconds. SQS allows 0 to 900 000 (15 min). */
+  /**
+   * Keep the message invisible for this long after it is accepted, in milliseconds. Default none
+   * (the queue's own delay). SQS and the memory queue allow 0 to 900 000 (15 min); webhook targets
+   * refuse any delay (a permanent failure).
+   */
   readonly delayMs?: number;
-  /** The FIFO message group; required by FIFO destinations. */
+  /** The FIFO message group; required by FIFO destinations (an SQS queue may supply one with `messageGroupId`). */
   readonly groupId?: string;
-  /** Stops retrying; the send then rejects with the signal's reason. */
+  /** Stops retrying; the send then rejects with the signal's reason (in fire-and-forget mode, `onError` gets it). */
   readonly signal?: AbortSignal;
 }
 
@@ -56,10 +60,16 @@ export interface ProducerOptions<Body> {
   readonly retry?: {
     /** Attempts per message, the first included. Default 3; 1 to 100; 1 disables retries. */
     readonly maxAttempts?: number;
-    /** Delays between attempts. Default 100 ms doubling to at most 5 000 ms, full jitter. */
+    /**
+     * Delays between attempts, in milliseconds. Default 100 doubling to at most 5 000 (or to
+     * `initialDelayMs`, if larger), full jitter. A longer `Retry-After` from the destination wins.
+     */
     readonly backoff?: BackoffOptions;
   };
-  /** The budget retries draw from; share one between producers. Default a budget of its own; `false` for none. */
+  /**
+   * The budget retries draw from; share one between producers. Default a budget of its own
+   * (`createRetryBudget()`: 500 tokens, 5 per retry); `false` for none.
+   */
   readonly retryBudget?: RetryBudget | false;
   /**
    * `'confirmed'` (default): `send` resolves once the destination accepted the message.
@@ -97,10 +107,14 @@ const defaultOnError = (error: Error, message: { id: string }) => {
 };
 
 /**
- * Creates a producer.
+ * Creates a producer. Options are checked here: a bad one throws a `ConfigurationError`.
  *
  * @example
  * ```ts
+ * import { createProducer } from 'missive';
+ * import { memoryQueue } from 'missive/memory';
+ *
+ * const queue = memoryQueue({ name: 'orders' });
  * const producer = createProducer<Order>({ transport: queue, retry: { maxAttempts: 5 } });
  * const { id } = await producer.send({ orderId: 'o-1', total: 42 }, { idempotencyKey: 'o-1' });
  * ```

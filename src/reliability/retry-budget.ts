@@ -10,11 +10,11 @@ import { integerOption } from '../options.ts';
 
 /** Options of {@link createRetryBudget}. Counts are in tokens. */
 export interface RetryBudgetOptions {
-  /** Tokens the bucket holds when full, and at the start. Default 500. */
+  /** Tokens the bucket holds when full, and at the start. Default 500; at least 1. */
   readonly capacity?: number;
-  /** Tokens one retry costs. Default 5: a full bucket allows 100 retries in a row. */
+  /** Tokens one retry costs. Default 5 (a full bucket allows 100 retries in a row); 1 to `capacity`. */
   readonly retryCost?: number;
-  /** Tokens one successful send returns, up to capacity. Default 1. */
+  /** Tokens one successful send returns, up to capacity. Default 1; 0 to `capacity`. */
   readonly successRefill?: number;
 }
 

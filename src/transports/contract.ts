@@ -63,6 +63,7 @@ export interface Sender {
   readonly destination: string;
   /** The messaging system, for telemetry (`aws_sqs`, `webhook`, `missive_memory`). Default `missive`. */
   readonly messagingSystem?: string;
+  /** What the destination supports. */
   readonly features: TransportFeatures;
   /** Sends a batch and reports one outcome per envelope, in order. */
   send(envelopes: readonly OutgoingEnvelope[], options?: { signal?: AbortSignal }): Promise<SendOutcome[]>;
@@ -70,9 +71,9 @@ export interface Sender {
 
 /** Options of one {@link Receiver.receive} call. */
 export interface ReceiveOptions {
-  /** Most messages to return, at least 1. */
+  /** Most messages to return, at least 1 (SQS returns at most 10). */
   readonly maxMessages: number;
-  /** How long to wait for a first message when none is available, in milliseconds (long poll). */
+  /** How long to wait for a first message when none is available, in milliseconds (long poll; 0 for none). */
   readonly waitTimeMs: number;
   /** How long received messages stay invisible, in milliseconds; default the queue's own. */
   readonly visibilityTimeoutMs?: number | undefined;
@@ -82,6 +83,7 @@ export interface ReceiveOptions {
 
 /** One received message and the operations that settle it. */
 export interface Delivery {
+  /** The message as received, its body still encoded. */
   readonly envelope: Envelope;
   /** 1 on the first delivery, then one more each time the message is received again. */
   readonly attempt: number;
@@ -103,6 +105,7 @@ export interface Receiver {
   readonly source: string;
   /** The messaging system, for telemetry (`aws_sqs`, `webhook`, `missive_memory`). Default `missive`. */
   readonly messagingSystem?: string;
+  /** What the source supports. */
   readonly features: TransportFeatures;
   /** Receives up to `maxMessages`, waiting up to `waitTimeMs` for the first. */
   receive(options: ReceiveOptions): Promise<Delivery[]>;

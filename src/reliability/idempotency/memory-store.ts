@@ -4,9 +4,12 @@ import type { BeginResult, IdempotencyStore } from './store.ts';
 
 /** Options of {@link memoryIdempotencyStore}. */
 export interface MemoryIdempotencyStoreOptions {
-  /** How long a completed key is remembered, in milliseconds. Default 3 600 000 (1 hour). */
+  /** How long a completed key is remembered, in milliseconds. Default 3 600 000 (1 hour); at least 1. */
   readonly ttlMs?: number;
-  /** Most keys kept; the oldest are forgotten first beyond it. Default 1 000 000. */
+  /**
+   * Most keys kept; beyond it the oldest completed keys are forgotten first (a held lease never is).
+   * Default 1 000 000; at least 1.
+   */
   readonly maxKeys?: number;
   /** Clock for leases and expiry. Default the system clock. */
   readonly clock?: Clock;
@@ -29,6 +32,8 @@ interface Entry {
  *
  * @example
  * ```ts
+ * import { createConsumer, memoryIdempotencyStore } from 'missive';
+ *
  * const consumer = createConsumer({ transport: queue, handler, idempotency: { store: memoryIdempotencyStore() } });
  * ```
  */

@@ -29,12 +29,16 @@ import type { BeginResult, IdempotencyStore } from './store.ts';
 export interface IdempotencyOptions {
   /** Where keys are recorded. Several workers must share one durable store (DynamoDB, Redis). */
   readonly store: IdempotencyStore;
-  /** Picks the key. Default the message's `idempotencyKey`. */
+  /**
+   * Picks the key. Default the message's `idempotencyKey`. A message whose key is not a non-empty
+   * string is dead-lettered (`unrecoverable`, a `ConfigurationError`).
+   */
   readonly key?: (message: Message<unknown>) => string;
   /**
-   * How long one attempt holds a key, in milliseconds; renewed while the handler runs. Default the
-   * consumer's `visibilityTimeoutMs` (so a crashed worker's key is free when its message comes back),
-   * 60 000 for the webhook receiver, the invocation's remaining time in Lambda.
+   * How long one attempt holds a key, in milliseconds; renewed while the handler runs (not in
+   * Lambda). Default the consumer's `visibilityTimeoutMs` (so a crashed worker's key is free when
+   * its message comes back), 60 000 for the webhook receiver, the invocation's remaining time in
+   * Lambda. At least 1.
    */
   readonly leaseMs?: number;
   /**
@@ -46,14 +50,15 @@ export interface IdempotencyOptions {
   readonly fingerprint?: false | ((message: Message<unknown>) => string);
   /**
    * Largest handler result stored with the key, in bytes of its JSON encoding. Default 65 536
-   * (64 KiB). A larger result, or one JSON cannot encode, is not stored; the key is still marked
-   * done and duplicates are acked without a result.
+   * (64 KiB); 0 or more. A larger result, or one JSON cannot encode, is not stored (a
+   * `ResultNotCachedError` is reported once); the key is still marked done and duplicates are
+   * acked without a result.
    */
   readonly maxResultBytes?: number;
   /**
    * Wait for a duplicate that is being processed elsewhere to finish, up to `timeoutMs`
-   * milliseconds, then ack with its result (or process, if it gave up) instead of retrying later.
-   * Default off. The wait holds a concurrency slot; keep it short.
+   * milliseconds (at least 1), then ack with its result (or process, if it gave up) instead of
+   * retrying later. Default off. The wait holds a concurrency slot; keep it short.
    */
   readonly waitForInProgress?: { readonly timeoutMs: number };
 }

@@ -39,7 +39,7 @@ export interface Lease {
 export interface BeginOptions {
   /** How long the lease lasts, in milliseconds. */
   readonly leaseMs: number;
-  /** Identifies the payload (a hash of the body, say); stored with the key. Optional. */
+  /** Identifies the payload (a hash of the body, say); stored with the key. Default none: never conflicts. */
   readonly fingerprint?: string;
 }
 
@@ -50,7 +50,10 @@ export type BeginResult =
   | { readonly status: 'completed'; readonly result?: string }
   | { readonly status: 'conflict'; readonly fingerprint: string };
 
-/** A place to record which keys are being or were processed. */
+/**
+ * A place to record which keys are being or were processed; the guarantees every implementation
+ * keeps are listed at the top of this module. Pass your own to `idempotency.store`.
+ */
 export interface IdempotencyStore {
   /** Claims `key` for `leaseMs` milliseconds if nobody holds or completed it. */
   begin(key: string, options: BeginOptions): Promise<BeginResult>;

@@ -18,13 +18,16 @@ export interface DynamoDbIdempotencyStoreOptions {
   readonly client: DynamoDBClient;
   /** The table's name (or ARN); see `idempotencyTableDefinition` for its shape. */
   readonly tableName: string;
-  /** How long a completed key is remembered, in milliseconds. Default 3 600 000 (1 hour). */
+  /** How long a completed key is remembered, in milliseconds. Default 3 600 000 (1 hour); at least 1. */
   readonly ttlMs?: number;
-  /** The table's partition key, a string attribute. Default `id`. */
+  /**
+   * The table's partition key, a string attribute. Default `id`; not one of the store's own
+   * attributes (`status`, `expiresAtMs`, `token`, `fingerprint`, `result`).
+   */
   readonly keyAttribute?: string;
   /**
    * The attribute that holds the expiry in epoch seconds, for DynamoDB TTL: enable TTL on it.
-   * Default `ttl`.
+   * Default `ttl`; neither `keyAttribute` nor one of the store's own attributes.
    */
   readonly ttlAttribute?: string;
   /** Prepended to every idempotency key, to share one table between services. Default none. */
@@ -72,8 +75,9 @@ interface Condition {
  * may be up to 2 048 bytes.
  *
  * A missing table rejects with {@link IdempotencyTableNotFoundError}; every other failure
- * (throttling, 5xx, network) rejects with the SDK's own error, after the client's retries, and
- * the idempotency step retries the message. A `complete` that rejects leaves the key not done.
+ * (throttling, 5xx, network) rejects with the SDK's own error, after the client's retries, which
+ * the idempotency step wraps in an `IdempotencyStoreError` and retries the message. A `complete`
+ * that rejects leaves the key not done. Bad options throw a `ConfigurationError` at once.
  *
  * @example
  * ```ts

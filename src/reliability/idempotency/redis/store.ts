@@ -17,8 +17,8 @@ export interface RedisIdempotencyStoreOptions {
    */
   readonly client: RedisClientLike;
   /**
-   * How long a completed key is remembered, in milliseconds. Default 3 600 000 (1 hour). Also
-   * the key's `PX` once completed, so Redis drops it then.
+   * How long a completed key is remembered, in milliseconds. Default 3 600 000 (1 hour); at least
+   * 1. The key's `PX` once completed is this plus 1 000 ms of slack, so Redis drops it then.
    */
   readonly ttlMs?: number;
   /** Prepended to every idempotency key to make its Redis key. Default `missive:idem:`. */
@@ -37,9 +37,11 @@ export interface RedisIdempotencyStoreOptions {
  * whose lease lapsed can never complete or release another worker's. Scripts run with `EVALSHA`,
  * falling back to `EVAL` when the server does not have them.
  *
- * Each key is one string, `keyPrefix` + the idempotency key, holding a small JSON record (see
- * `record.ts`) with `PX` set a second past the lease (in progress) or `ttlMs` (completed).
- * Expiry itself is decided on the store's clock, so keep workers' clocks in sync (NTP).
+ * Each key is one string, `keyPrefix` + the idempotency key, holding a small JSON record (its
+ * layout is in the idempotency recipe) with `PX` set a second past the lease (in progress) or
+ * `ttlMs` (completed). Expiry itself is decided on the store's clock, so keep workers' clocks in
+ * sync (NTP). The client's errors reject the store's calls as they are (the idempotency step wraps
+ * them in an `IdempotencyStoreError`); a client of neither shape throws a `ConfigurationError`.
  *
  * @example node-redis
  * ```ts
