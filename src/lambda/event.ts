@@ -21,7 +21,9 @@ export interface SqsRecordMessageAttribute {
 export interface SqsRecordAttributes {
   /** 1 on the first delivery; Missive's attempt number. */
   readonly ApproximateReceiveCount?: string;
+  /** When the message was first received, in milliseconds since the epoch (as a string). */
   readonly ApproximateFirstReceiveTimestamp?: string;
+  /** When SQS accepted the message, in milliseconds since the epoch (as a string). */
   readonly SentTimestamp?: string;
   /** FIFO queues only. */
   readonly MessageGroupId?: string | undefined;

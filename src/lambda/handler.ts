@@ -42,6 +42,7 @@ export interface SqsHandlerOptions<Body> {
    * this keeps half of its time back instead, and `onError` is told once.
    */
   readonly timeoutMarginMs?: number;
+  /** Retries of failed records. */
   readonly retry?: {
     /**
      * Receives per message, the first included, before it is dead-lettered. Default 5; 1 to 1 000.
@@ -49,8 +50,8 @@ export interface SqsHandlerOptions<Body> {
      */
     readonly maxAttempts?: number;
     /**
-     * Delay before each retry, set as the failed record's visibility timeout (whole seconds,
-     * rounded up). Default 1 000 ms doubling to at most 300 000 ms, full jitter.
+     * Delay before each retry, in milliseconds, set as the failed record's visibility timeout
+     * (whole seconds, rounded up). Default 1 000 doubling to at most 300 000, full jitter.
      */
     readonly backoff?: BackoffOptions;
   };
@@ -68,11 +69,11 @@ export interface SqsHandlerOptions<Body> {
    * renewed in Lambda, and one must not lapse while its invocation may still run.
    */
   readonly idempotency?: IdempotencyOptions;
-  /** Validates bodies (Standard Schema); invalid ones are dead-lettered at once. */
+  /** Validates bodies (Standard Schema); invalid ones are dead-lettered at once. Default none. */
   readonly schema?: StandardSchemaV1<unknown, Body>;
   /** Decodes bodies. Default JSON. */
   readonly codec?: Codec;
-  /** A CONSUMER span per record, linked to its producer's: pass `missiveTelemetry()` from `missive/telemetry`. */
+  /** A CONSUMER span per record, linked to its producer's: pass `missiveTelemetry()` from `missive/telemetry`. Default off. */
   readonly telemetry?: Instrumentation;
   /** Receives errors outside handlers (a failed visibility change or dead-letter send). Default `console.error`. */
   readonly onError?: (error: Error) => void;
@@ -82,7 +83,10 @@ export interface SqsHandlerOptions<Body> {
   readonly random?: () => number;
 }
 
-/** A Lambda handler for an SQS event source mapping with `ReportBatchItemFailures`. */
+/**
+ * A Lambda handler for an SQS event source mapping with `ReportBatchItemFailures`. It rejects
+ * (a `ConfigurationError`) only for an event that is not an SQS event.
+ */
 export type SqsLambdaHandler = (event: SqsEvent, context: LambdaContext) => Promise<SqsBatchResponse>;
 
 const defaultOnError = (error: Error) =>
@@ -92,10 +96,16 @@ const defaultOnError = (error: Error) =>
  * Wraps a Missive handler, the same one `createConsumer` takes, into a Lambda handler for an SQS
  * event source mapping with `ReportBatchItemFailures`. It returns the records to deliver again in
  * `batchItemFailures`, each failed record's visibility set to its backoff delay; FIFO groups keep
- * their order; no record starts within `timeoutMarginMs` of the Lambda timeout.
+ * their order; no record starts within `timeoutMarginMs` of the Lambda timeout. Options are
+ * checked here: a bad one throws a `ConfigurationError` at once, not per invocation.
  *
  * @example
  * ```ts
+ * import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+ * import { dynamoDbIdempotencyStore } from 'missive/dynamodb';
+ * import { sqsHandler } from 'missive/lambda';
+ *
+ * const client = new DynamoDBClient({});
  * export const handler = sqsHandler<Order>(async (message) => ship(message.body), {
  *   idempotency: { store: dynamoDbIdempotencyStore({ client, tableName: 'idempotency' }) },
  * });

@@ -10,9 +10,9 @@ import type { Clock } from '../../clock.ts';
 
 /** Options of a circuit breaker. */
 export interface CircuitBreakerOptions {
-  /** Retryable failures in a row that open the circuit. Default 5. */
+  /** Retryable failures in a row that open the circuit. Default 5; at least 1. */
   readonly failureThreshold?: number;
-  /** How long the circuit stays open before a probe, in milliseconds. Default 30 000. */
+  /** How long the circuit stays open before a probe, in milliseconds. Default 30 000; at least 1. */
   readonly openMs?: number;
 }
 

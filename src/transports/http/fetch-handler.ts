@@ -9,6 +9,8 @@ import { rejection, tooLarge, WebhookRejection, type WebhookResponse } from './r
  *
  * @example
  * ```ts
+ * import { fetchWebhookHandler } from 'missive/http';
+ *
  * const onWebhook = fetchWebhookHandler(receiver);
  * app.post('/webhooks/orders', (c) => onWebhook(c.req.raw));
  * ```

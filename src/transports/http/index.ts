@@ -30,6 +30,9 @@ export {
  *
  * @example
  * ```ts
+ * import { createProducer } from 'missive';
+ * import { webhookTarget } from 'missive/http';
+ *
  * const target = webhookTarget({ url: 'https://example.com/hooks/orders', secret: process.env.WEBHOOK_SECRET! });
  * const producer = createProducer<OrderEvent>({ transport: target, retry: { maxAttempts: 8 } });
  * await producer.send({ type: 'order.paid', orderId: 'o-1' }, { idempotencyKey: 'evt_o-1_paid' });

@@ -36,6 +36,8 @@ export interface LambdaHttpResult {
  *
  * @example
  * ```ts
+ * import { createWebhookReceiver, lambdaWebhookHandler } from 'missive/http';
+ *
  * export const handler = lambdaWebhookHandler(createWebhookReceiver({ secret: process.env.WEBHOOK_SECRET!, handler: onOrder }));
  * ```
  */

@@ -21,6 +21,9 @@ interface ParsedRequest extends IncomingMessage {
  *
  * @example
  * ```ts
+ * import { createServer } from 'node:http';
+ * import { nodeHttpWebhookHandler } from 'missive/http';
+ *
  * createServer(nodeHttpWebhookHandler(receiver)).listen(8080);
  * ```
  */

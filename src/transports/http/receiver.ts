@@ -34,7 +34,7 @@ export interface WebhookReceiverOptions<Body> {
   readonly secret: WebhookSecret;
   /** Handles one webhook, with the same signature as a consumer's handler. */
   readonly handler: Handler<Body>;
-  /** Validates bodies (Standard Schema: zod, valibot, arktype); an invalid body is answered 400. */
+  /** Validates bodies (Standard Schema: zod, valibot, arktype); an invalid body is answered 400. Default none. */
   readonly schema?: StandardSchemaV1<unknown, Body>;
   /** Decodes bodies. Default JSON. */
   readonly codec?: Codec;
@@ -51,11 +51,11 @@ export interface WebhookReceiverOptions<Body> {
      */
     readonly store?: IdempotencyStore;
   };
-  /** Largest distance between `webhook-timestamp` and now, in milliseconds. Default 300 000 (5 min). */
+  /** Largest distance between `webhook-timestamp` and now, in milliseconds. Default 300 000 (5 min); at least 1 000. */
   readonly toleranceMs?: number;
-  /** Largest body accepted, in bytes; a larger one is answered 413. Default 1 048 576 (1 MiB). */
+  /** Largest body accepted, in bytes; a larger one is answered 413. Default 1 048 576 (1 MiB); at least 1. */
   readonly maxBodyBytes?: number;
-  /** `Retry-After` sent when the handler failed without asking for a delay, in seconds. Default 30. */
+  /** `Retry-After` sent when the handler failed without asking for a delay, in seconds. Default 30; 1 to 86 400. */
   readonly retryAfterSeconds?: number;
   /** Clock for timestamps and leases. Default the system clock. */
   readonly clock?: Clock;
@@ -67,7 +67,10 @@ export interface WebhookReceiverOptions<Body> {
   readonly endpointName?: string;
 }
 
-/** Verifies, deduplicates and handles webhooks. Serve it with one of the adapters. */
+/**
+ * Verifies, deduplicates and handles webhooks. Serve it with one of the adapters
+ * (`nodeHttpWebhookHandler`, `fetchWebhookHandler`, `lambdaWebhookHandler`), or call `handle`.
+ */
 export interface WebhookReceiver {
   /** Largest body accepted, in bytes; the adapters stop reading past it. */
   readonly maxBodyBytes: number;
@@ -100,9 +103,13 @@ export function reporterOf(receiver: WebhookReceiver): (error: Error) => void {
  * - 500 with `Retry-After`: the receiver itself failed, reported to `onError`. Retry.
  *
  * Error bodies never contain a secret, a signature, or the message of an unexpected error.
+ * Options are checked here: a bad one throws a `ConfigurationError`.
  *
  * @example
  * ```ts
+ * import { createServer } from 'node:http';
+ * import { createWebhookReceiver, nodeHttpWebhookHandler } from 'missive/http';
+ *
  * const receiver = createWebhookReceiver<OrderEvent>({
  *   secret: process.env.WEBHOOK_SECRET!,
  *   handler: async (message) => { await recordPayment(message.body); },

@@ -19,7 +19,15 @@ const SECRET_PREFIX = 'whsec_';
 
 /**
  * The key bytes of a secret: `whsec_` followed by base64 (the Standard Webhooks form), or any
- * other string used as UTF-8 bytes.
+ * other string used as UTF-8 bytes. Throws a `ConfigurationError` (naming `option`, never the
+ * secret) for an empty secret or an empty `whsec_` key.
+ *
+ * @example
+ * ```ts
+ * import { secretKey } from 'missive/http';
+ *
+ * secretKey('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').length; // 24 bytes
+ * ```
  */
 export function secretKey(secret: string | Uint8Array, option = 'secret'): Buffer {
   if (typeof secret !== 'string') return Buffer.from(secret);
@@ -32,10 +40,12 @@ export function secretKey(secret: string | Uint8Array, option = 'secret'): Buffe
 }
 
 /**
- * The `v1,` signature of one message under one key.
+ * The `v1,` signature of one message under one key, with `timestampSeconds` in Unix seconds.
  *
  * @example
  * ```ts
+ * import { secretKey, sign } from 'missive/http';
+ *
  * sign(secretKey('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'), 'msg_1', 1_700_000_000, '{"a":1}'); // 'v1,…'
  * ```
  */

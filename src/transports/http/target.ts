@@ -28,12 +28,16 @@ export interface WebhookTlsOptions {
   readonly cert?: string | Buffer;
   /** Private key of the client certificate (PEM). */
   readonly key?: string | Buffer;
+  /** Passphrase of an encrypted `key`. */
   readonly passphrase?: string;
 }
 
 /** Options of {@link webhookTarget}. Durations are in milliseconds. */
 export interface WebhookTargetOptions {
-  /** The endpoint to POST to (https, or http). */
+  /**
+   * The endpoint to POST to (https, or http). An IP literal of a refused kind (see
+   * `allowAddresses`) throws a `ConfigurationError` at once.
+   */
   readonly url: string;
   /** The signing secret (`whsec_…`), or several while rotating: every one signs each message. */
   readonly secret: string | Uint8Array | readonly (string | Uint8Array)[];
@@ -41,14 +45,18 @@ export interface WebhookTargetOptions {
   readonly bearerToken?: () => string | Promise<string>;
   /** Content type of the body. Default `application/json`. */
   readonly contentType?: string;
-  /** Limit on one request, from connecting to the last byte of the response head, in milliseconds. Default 10 000. */
+  /**
+   * Limit on connecting, then on waiting for the response head, then on each pause in the
+   * response body (each its own timer), in milliseconds. Default 10 000; at least 1.
+   */
   readonly timeoutMs?: number;
-  /** Most connections kept open to the endpoint (keep-alive). Default 32. */
+  /** Most connections kept open to the endpoint (keep-alive). Default 32; at least 1. */
   readonly maxConnections?: number;
-  /** Longest `Retry-After` honoured, in milliseconds. Default 600 000 (10 min). */
+  /** Longest `Retry-After` honoured, in milliseconds; a longer one is cut to it. Default 600 000 (10 min); 0 or more. */
   readonly retryAfterCapMs?: number;
-  /** Circuit breaker for the endpoint; `false` to disable. Default 5 failures open it for 30 000 ms. */
+  /** Circuit breaker for the endpoint; `false` to disable. Default 5 failures in a row open it for 30 000 ms. */
   readonly circuitBreaker?: CircuitBreakerOptions | false;
+  /** TLS settings: a private CA, a client certificate. Default Node's. */
   readonly tls?: WebhookTlsOptions;
   /**
    * Address kinds the destination may resolve to. Default none: loopback, private and
@@ -63,7 +71,16 @@ export interface WebhookTargetOptions {
 
 /**
  * Delivers messages as signed webhooks (Standard Webhooks) to one endpoint: a {@link Sender}
- * that producers retry through. Create one with {@link webhookTarget}.
+ * that producers retry through. Create one with {@link webhookTarget}; its constructor throws a
+ * `ConfigurationError` for a bad option.
+ *
+ * @example
+ * ```ts
+ * import { webhookTarget } from 'missive/http';
+ *
+ * const target = webhookTarget({ url: 'https://example.com/hooks/orders', secret: process.env.WEBHOOK_SECRET! });
+ * process.once('SIGTERM', () => target.close());
+ * ```
  */
 export class WebhookTarget implements Sender {
   /** The endpoint without query string or credentials, safe to log. */

@@ -23,11 +23,13 @@ export type WebhookHeaders =
 
 /** Options of {@link verifyWebhook}. */
 export interface VerifyWebhookOptions {
+  /** The request's headers, in any of the {@link WebhookHeaders} shapes. */
   readonly headers: WebhookHeaders;
   /** The raw body, exactly as received: verify before parsing. */
   readonly body: string | Uint8Array;
+  /** The shared secret, or several while one rotates: any of them verifies. */
   readonly secret: WebhookSecret;
-  /** Largest distance between `webhook-timestamp` and now, in milliseconds. Default 300 000 (5 min). */
+  /** Largest distance between `webhook-timestamp` and now, in milliseconds. Default 300 000 (5 min); at least 1 000. */
   readonly toleranceMs?: number;
   /** Now, in milliseconds since the epoch. Default `Date.now()`. */
   readonly now?: number;
@@ -54,6 +56,8 @@ export const DEFAULT_TOLERANCE_MS = 300_000;
  *
  * @example
  * ```ts
+ * import { verifyWebhook } from 'missive/http';
+ *
  * const { id } = verifyWebhook({ headers: request.headers, body: await request.text(), secret: process.env.WEBHOOK_SECRET! });
  * ```
  */

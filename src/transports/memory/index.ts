@@ -15,6 +15,8 @@ export { MemoryQueue, type MemoryQueueOptions, type QueueCounts } from './queue.
  *
  * @example
  * ```ts
+ * import { memoryQueue } from 'missive/memory';
+ *
  * const deadLetters = memoryQueue({ name: 'orders-dlq' });
  * const orders = memoryQueue({ name: 'orders', deadLetterQueue: deadLetters, visibilityTimeoutMs: 30_000 });
  * ```

@@ -13,6 +13,10 @@ export { SqsQueue, type SqsQueueOptions } from './queue.ts';
  *
  * @example
  * ```ts
+ * import { SQSClient } from '@aws-sdk/client-sqs';
+ * import { createConsumer, createProducer } from 'missive';
+ * import { sqsQueue } from 'missive/sqs';
+ *
  * const client = new SQSClient({ region: 'eu-west-1', maxAttempts: 1 });
  * const orders = sqsQueue({ client, queueUrl: process.env.ORDERS_QUEUE_URL! });
  * const producer = createProducer<Order>({ transport: orders });
