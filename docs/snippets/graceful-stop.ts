@@ -40,7 +40,7 @@ export async function main() {
   const finished: string[] = [];
   const consumer = createConsumer<Report>({
     transport: reports,
-    // On stop, in-flight handlers get 200 ms to finish (default 30 000 ms).
+    // On stop, in-flight handlers get 200 ms to finish (default 25 000 ms).
     stopTimeoutMs: 200,
     handler: async (message, { signal }) => {
       // Pass the signal on: it aborts when the stop deadline passes, so slow work ends early.
