@@ -47,7 +47,8 @@ export interface WebhookTargetOptions {
   readonly contentType?: string;
   /**
    * Limit on connecting, then on waiting for the response head, then on each pause in the
-   * response body (each its own timer), in milliseconds. Default 10 000; at least 1.
+   * response body (each its own timer; a body cut short leaves the status standing), in
+   * milliseconds. Default 10 000; at least 1.
    */
   readonly timeoutMs?: number;
   /** Most connections kept open to the endpoint (keep-alive). Default 32; at least 1. */
