@@ -586,15 +586,14 @@ export type WebhookVerificationReason =
   | 'missing-headers'
   | 'invalid-timestamp'
   | 'timestamp-out-of-tolerance'
-  | 'invalid-signature'
-  | 'replayed';
+  | 'invalid-signature';
 
 /**
  * A received webhook failed verification: headers missing, a malformed timestamp or one outside
  * the tolerance, or a signature that matches no active secret. Thrown by `verifyWebhook`; the
  * receiver answers 401 with `reason` as the body's `error`. Its message never contains a secret
  * or a signature. A replayed id is not a verification failure: the receiver answers it 200 as a
- * duplicate (reason `replayed` is reserved and never raised).
+ * duplicate.
  *
  * @example
  * ```ts

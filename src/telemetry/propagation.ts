@@ -6,6 +6,14 @@ export const XRAY_HEADER = 'x-amzn-trace-id';
 /**
  * Reads an AWS X-Ray trace header (`Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`)
  * as a remote span context, or undefined when it is not a valid one.
+ *
+ * @example
+ * ```ts
+ * import { fromXRayHeader } from 'missive/telemetry';
+ *
+ * fromXRayHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1')?.traceId;
+ * // '5759e988bd862e3fe1be46a994272793'
+ * ```
  */
 export function fromXRayHeader(header: string): SpanContext | undefined {
   const fields = new Map(header.split(';').map((part) => part.trim().split('=') as [string, string]));

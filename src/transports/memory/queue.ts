@@ -23,20 +23,24 @@ export interface MemoryQueueOptions {
   readonly name?: string;
   /** FIFO mode: ordered delivery per message group, one in flight per group, deduplication. Default false. */
   readonly fifo?: boolean;
-  /** How long a received message stays invisible, in milliseconds. Default 30 000; at most 43 200 000 (12 h). */
+  /** How long a received message stays invisible, in milliseconds. Default 30 000; 0 to 43 200 000 (12 h). */
   readonly visibilityTimeoutMs?: number;
   /** Delay applied to every message sent, in milliseconds. Default 0; at most 900 000 (15 min). */
   readonly delayMs?: number;
-  /** Largest message accepted (body plus headers, UTF-8), in bytes. Default 1 048 576 (1 MiB). */
+  /** Largest message accepted (body plus headers, UTF-8), in bytes. Default 1 048 576 (1 MiB); at least 1. */
   readonly maxMessageBytes?: number;
-  /** FIFO deduplication window on the idempotency key, in milliseconds. Default 300 000 (5 min). */
+  /** FIFO deduplication window on the idempotency key, in milliseconds. Default 300 000 (5 min); 0 or more. */
   readonly deduplicationWindowMs?: number;
   /**
    * Where `deadLetter` moves messages, and where messages received more than `maxReceiveCount`
-   * times are moved (the redrive policy). Without it, `deadLetter` is unavailable.
+   * times are moved (the redrive policy). Without it, `deadLetter` is unavailable. FIFO exactly
+   * when this queue is, as SQS requires (a `ConfigurationError` otherwise).
    */
   readonly deadLetterQueue?: MemoryQueue;
-  /** Receives after which a message is moved to `deadLetterQueue`. Default: no limit. */
+  /**
+   * Receives after which a message is moved to `deadLetterQueue`. Default: no limit; at least 1.
+   * Needs `deadLetterQueue` (a `ConfigurationError` otherwise).
+   */
   readonly maxReceiveCount?: number;
   /** The clock behind every deadline. Default the system clock. */
   readonly clock?: Clock;
@@ -57,7 +61,16 @@ let queueCount = 0;
 /**
  * An in-memory queue with the semantics of Amazon SQS: visibility timeouts, receive counts,
  * delays, redrive to a dead-letter queue, FIFO groups with deduplication, and long polling.
- * It is both a {@link Sender} and a {@link Receiver}. Create one with {@link memoryQueue}.
+ * It is both a {@link Sender} and a {@link Receiver}. Create one with {@link memoryQueue}. Unlike
+ * SQS, a receive may return more than ten messages: up to its `maxMessages`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryQueue } from 'missive/memory';
+ *
+ * const orders = new MemoryQueue({ name: 'orders' }); // what memoryQueue() returns
+ * orders.counts(); // { visible: 0, inFlight: 0, delayed: 0 }
+ * ```
  */
 export class MemoryQueue implements Sender, Receiver {
   readonly name: string;

@@ -24,7 +24,7 @@ const MAX_VISIBILITY_SECONDS = MAX_VISIBILITY_MS / 1000;
 export interface SqsQueueOptions {
   /** Your `SQSClient` (AWS SDK v3). Missive retries on its own: `maxAttempts: 1` on the client avoids retries of retries. */
   readonly client: SQSClient;
-  /** The queue URL, exactly as SQS (or `CreateQueue`) returned it. */
+  /** The queue URL, exactly as SQS (or `CreateQueue`) returned it: `http(s)://…`, not a name or an ARN. */
   readonly queueUrl: string;
   /** FIFO queue. Default: whether the URL ends in `.fifo`. */
   readonly fifo?: boolean;
@@ -46,7 +46,7 @@ export interface SqsQueueOptions {
    * 0 to 1 000. No caller waits on it, and at a few hundred messages per second it halves the delete requests.
    */
   readonly ackLingerMs?: number;
-  /** Largest message accepted (body plus attributes, UTF-8), in bytes. Default 1 048 576 (SQS's limit). */
+  /** Largest message accepted (body plus attributes, UTF-8), in bytes. Default 1 048 576 (SQS's limit); 1 to that. */
   readonly maxMessageBytes?: number;
   /** Clock for batch lingering. Default the system clock. */
   readonly clock?: Clock;
@@ -56,6 +56,15 @@ export interface SqsQueueOptions {
  * An Amazon SQS queue as a Missive {@link Sender} and {@link Receiver}. Sends are coalesced into
  * `SendMessageBatch` calls, acks into `DeleteMessageBatch`, visibility changes into
  * `ChangeMessageVisibilityBatch`: up to ten messages per request. Create one with {@link sqsQueue}.
+ *
+ * @example
+ * ```ts
+ * import { SQSClient } from '@aws-sdk/client-sqs';
+ * import { SqsQueue } from 'missive/sqs';
+ *
+ * const orders = new SqsQueue({ client: new SQSClient({}), queueUrl: process.env.ORDERS_QUEUE_URL! }); // what sqsQueue() returns
+ * await orders.flush(); // before exit: the sends, deletes and visibility changes still lingering
+ * ```
  */
 export class SqsQueue implements Sender, Receiver {
   readonly queueUrl: string;
