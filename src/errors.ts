@@ -72,18 +72,40 @@ export function isMissiveError(error: unknown): error is MissiveError {
   return typeof error === 'object' && error !== null && BRAND in error;
 }
 
+/** The error class behind each {@link ErrorCode}, which {@link isMissiveErrorCode} narrows to. */
+export interface MissiveErrorByCode {
+  MISSIVE_CONFIGURATION: ConfigurationError;
+  MISSIVE_MESSAGE_TOO_LARGE: MessageTooLargeError;
+  MISSIVE_INVALID_MESSAGE: InvalidMessageError;
+  MISSIVE_CODEC: CodecError;
+  MISSIVE_SEND_FAILED: SendFailedError;
+  MISSIVE_RETRY_BUDGET_EXHAUSTED: RetryBudgetExhaustedError;
+  /** An `HttpStatusError` too: its `status` says which. */
+  MISSIVE_TRANSPORT: TransportError;
+  MISSIVE_CLOSED: ClosedError;
+  MISSIVE_RETRY_LATER: RetryLaterError;
+  MISSIVE_UNRECOVERABLE: UnrecoverableError;
+  MISSIVE_DUPLICATE_IN_PROGRESS: DuplicateInProgressError;
+  MISSIVE_WEBHOOK_VERIFICATION: WebhookVerificationError;
+  MISSIVE_LEASE_LAPSED: LeaseLapsedError;
+  MISSIVE_IDEMPOTENCY_CONFLICT: IdempotencyConflictError;
+  MISSIVE_RESULT_NOT_CACHED: ResultNotCachedError;
+  MISSIVE_IDEMPOTENCY_TABLE_NOT_FOUND: IdempotencyTableNotFoundError;
+  MISSIVE_IDEMPOTENCY_STORE: IdempotencyStoreError;
+}
+
 /**
- * True when `error` is a Missive error with the given code. It narrows to {@link MissiveError},
- * not to the subclass: cast to read the subclass's fields.
+ * True when `error` is a Missive error with the given code, narrowed to that code's class (see
+ * {@link MissiveErrorByCode}), so its fields can be read without a cast.
  *
  * @example
  * ```ts
- * import { ErrorCode, isMissiveErrorCode, type SendFailedError } from 'missive';
+ * import { ErrorCode, isMissiveErrorCode } from 'missive';
  *
- * if (isMissiveErrorCode(error, ErrorCode.SendFailed) && !(error as SendFailedError).retryable) alert(error.message);
+ * if (isMissiveErrorCode(error, ErrorCode.SendFailed) && !error.retryable) alert(error.message);
  * ```
  */
-export function isMissiveErrorCode<C extends ErrorCode>(error: unknown, code: C): error is MissiveError & { code: C } {
+export function isMissiveErrorCode<C extends ErrorCode>(error: unknown, code: C): error is MissiveErrorByCode[C] {
   return isMissiveError(error) && error.code === code;
 }
 
@@ -95,7 +117,7 @@ export function isMissiveErrorCode<C extends ErrorCode>(error: unknown, code: C)
  * @example
  * ```ts
  * try { createConsumer({ transport: queue, handler, concurrency: 0 }); } catch (error) {
- *   if (isMissiveErrorCode(error, ErrorCode.Configuration)) console.error((error as ConfigurationError).option); // 'concurrency'
+ *   if (isMissiveErrorCode(error, ErrorCode.Configuration)) console.error(error.option); // 'concurrency'
  * }
  * ```
  */
@@ -159,7 +181,7 @@ export interface ValidationIssue {
  * @example
  * ```ts
  * try { await producer.send(order); } catch (error) {
- *   if (isMissiveErrorCode(error, ErrorCode.InvalidMessage)) console.warn((error as InvalidMessageError).issues);
+ *   if (isMissiveErrorCode(error, ErrorCode.InvalidMessage)) console.warn(error.issues);
  * }
  * ```
  */
@@ -218,7 +240,7 @@ export class CodecError extends MissiveError {
  * @example
  * ```ts
  * try { await producer.send(order); } catch (error) {
- *   if (isMissiveErrorCode(error, ErrorCode.SendFailed) && (error as SendFailedError).retryable) await outbox.save(order);
+ *   if (isMissiveErrorCode(error, ErrorCode.SendFailed) && error.retryable) await outbox.save(order);
  * }
  * ```
  */
@@ -278,7 +300,7 @@ export class RetryBudgetExhaustedError extends MissiveError {
  * @example
  * ```ts
  * onError: (error) => {
- *   if (isMissiveErrorCode(error, ErrorCode.Transport) && !(error as TransportError).retryable) page(error.message);
+ *   if (isMissiveErrorCode(error, ErrorCode.Transport) && !error.retryable) page(error.message);
  * }
  * ```
  */
@@ -302,8 +324,8 @@ export class TransportError extends MissiveError {
  *
  * @example
  * ```ts
- * const cause = (error as SendFailedError).cause;
- * if (isMissiveErrorCode(cause, ErrorCode.Transport) && (cause as HttpStatusError).status === 410) await unsubscribe(target);
+ * const cause = error.cause;
+ * if (isMissiveErrorCode(cause, ErrorCode.Transport) && 'status' in cause && cause.status === 410) await unsubscribe(target);
  * ```
  */
 export class HttpStatusError extends TransportError {
@@ -417,7 +439,7 @@ export class DuplicateInProgressError extends MissiveError {
  * @example
  * ```ts
  * onError: (error) => {
- *   if (isMissiveErrorCode(error, ErrorCode.LeaseLapsed)) log.warn((error as LeaseLapsedError).key, error.message);
+ *   if (isMissiveErrorCode(error, ErrorCode.LeaseLapsed)) log.warn(error.key, error.message);
  * }
  * ```
  */
@@ -519,7 +541,7 @@ export class ResultNotCachedError extends MissiveError {
  * @example
  * ```ts
  * if (isMissiveErrorCode(error, ErrorCode.IdempotencyTableNotFound)) {
- *   const { tableName, region } = error as IdempotencyTableNotFoundError;
+ *   const { tableName, region } = error;
  *   console.error(`create ${tableName} in ${region}`);
  * }
  * ```
@@ -556,7 +578,7 @@ export type IdempotencyStoreOperation = 'begin' | 'complete' | 'release' | 'rene
  * @example
  * ```ts
  * onError: (error) => {
- *   if (isMissiveErrorCode(error, ErrorCode.IdempotencyStore)) alarm((error as IdempotencyStoreError).operation, error.cause);
+ *   if (isMissiveErrorCode(error, ErrorCode.IdempotencyStore)) alarm(error.operation, error.cause);
  * }
  * ```
  */

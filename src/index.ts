@@ -24,6 +24,7 @@ export {
   LeaseLapsedError,
   MessageTooLargeError,
   MissiveError,
+  type MissiveErrorByCode,
   ResultNotCachedError,
   RetryBudgetExhaustedError,
   RetryLaterError,

@@ -8,7 +8,7 @@ import {
   RetryLaterError,
   SendFailedError,
 } from 'missive';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
 describe('errors', () => {
   it('carry a stable code, a name, and the cause', () => {
@@ -31,6 +31,13 @@ describe('errors', () => {
     expect(isMissiveError(new Error('plain'))).toBe(false);
     expect(isMissiveError('string')).toBe(false);
     expect(isMissiveErrorCode(new RetryLaterError('later', { delayMs: 5 }), ErrorCode.Unrecoverable)).toBe(false);
+  });
+
+  it('narrow by code to the class, so its fields read without a cast', () => {
+    const error: unknown = new SendFailedError('orders', 3, false, new Error('410 Gone'));
+    if (!isMissiveErrorCode(error, ErrorCode.SendFailed)) throw new Error('expected a SendFailedError');
+    expectTypeOf(error).toEqualTypeOf<SendFailedError>();
+    expect([error.destination, error.attempts, error.retryable]).toEqual(['orders', 3, false]);
   });
 
   it('name the thing and the fix', () => {
