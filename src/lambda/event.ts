@@ -12,8 +12,10 @@ import { envelopeOf } from '../transports/sqs/attributes.ts';
 
 /** One message attribute of an SQS record, as Lambda delivers it (binary values in base64). */
 export interface SqsRecordMessageAttribute {
-  readonly stringValue?: string | undefined;
-  readonly binaryValue?: string | undefined;
+  /** Null rather than absent from some producers, when the value is binary. */
+  readonly stringValue?: string | null | undefined;
+  /** Null rather than absent from some producers, when the value is a string. */
+  readonly binaryValue?: string | null | undefined;
   readonly dataType: string;
 }
 
@@ -60,16 +62,13 @@ export interface SqsBatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
 }
 
+// Lambda gives binary values in base64 already, as a header carries them.
+const recordHeader = (attribute: SqsRecordMessageAttribute) =>
+  attribute.stringValue ?? attribute.binaryValue ?? undefined;
+
 /** The envelope of a record, decoded exactly as the SQS transport decodes a received message. */
 export function recordEnvelope(record: SqsRecord): Envelope {
-  // Lambda gives binary values in base64 already, as a header carries them.
-  return envelopeOf(
-    record.messageId,
-    record.body,
-    record.attributes,
-    record.messageAttributes,
-    (attribute) => attribute.stringValue ?? attribute.binaryValue,
-  );
+  return envelopeOf(record.messageId, record.body, record.attributes, record.messageAttributes, recordHeader);
 }
 
 /** The record's receive count: 1 on its first delivery. */

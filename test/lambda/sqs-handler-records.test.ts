@@ -37,6 +37,55 @@ describe('sqsHandler: records', () => {
     ]);
   });
 
+  it('reads message attributes whose unused value is null, as some producers send them', async () => {
+    const record = createEvent('aws:sqs', { Records: [{ body: '{"id":"nulls"}' } as SQSEvent['Records'][0]] })
+      .Records[0] as SQSEvent['Records'][0];
+    const event = {
+      Records: [
+        {
+          ...record,
+          messageAttributes: {
+            tenant: {
+              stringValue: 'acme',
+              binaryValue: null,
+              stringListValues: [],
+              binaryListValues: [],
+              dataType: 'String',
+            },
+            blob: {
+              stringValue: null,
+              binaryValue: 'AAEC',
+              stringListValues: [],
+              binaryListValues: [],
+              dataType: 'Binary',
+            },
+          },
+        },
+      ],
+    } as unknown as SQSEvent;
+    const seen: unknown[] = [];
+    const handler = sqsHandler<Job>((message) => void seen.push(message.headers));
+    expect(failedIds(await handler(event, lambdaContext()))).toEqual([]);
+    expect(seen).toEqual([{ tenant: 'acme', blob: 'AAEC' }]);
+  });
+
+  it.each([
+    ['not JSON', 'missive v1'],
+    ['an id that is not a string', JSON.stringify({ i: 7, t: 1 })],
+    ['headers that are not strings', JSON.stringify({ i: 'm-1', t: 1, h: { tenant: 42 } })],
+    ['headers that are not an object', JSON.stringify({ i: 'm-1', t: 1, h: 'tenant' })],
+  ])('reads a record whose "missive" attribute is another producer\'s (%s) as foreign', async (_, value) => {
+    const record = createEvent('aws:sqs', { Records: [{ body: '{"id":"foreign"}' } as SQSEvent['Records'][0]] })
+      .Records[0] as SQSEvent['Records'][0];
+    const event = {
+      Records: [{ ...record, messageAttributes: { missive: { stringValue: value, dataType: 'String' } } }],
+    } as unknown as SQSEvent;
+    const seen: { id: string; headers: unknown }[] = [];
+    const handler = sqsHandler<Job>((message) => void seen.push({ id: message.id, headers: message.headers }));
+    expect(failedIds(await handler(event, lambdaContext()))).toEqual([]);
+    expect(seen).toEqual([{ id: record.messageId, headers: {} }]);
+  });
+
   it('derives the queue URL from the ARN, in the standard and China partitions', () => {
     expect(queueUrlOfArn('arn:aws:sqs:eu-west-1:123456789012:orders')).toBe(
       'https://sqs.eu-west-1.amazonaws.com/123456789012/orders',

@@ -96,6 +96,10 @@ export interface SystemAttributes {
   readonly AWSTraceHeader?: string | undefined;
 }
 
+/** An attribute as a header: its string value, or its binary value in base64. */
+const messageHeader = ({ StringValue, BinaryValue }: MessageAttributeValue) =>
+  StringValue ?? (BinaryValue === undefined ? undefined : Buffer.from(BinaryValue).toString('base64'));
+
 /** The envelope of a received SQS message. */
 export function fromSqsMessage(message: SqsMessage): Envelope {
   return envelopeOf(
@@ -103,8 +107,7 @@ export function fromSqsMessage(message: SqsMessage): Envelope {
     message.Body ?? '',
     message.Attributes ?? {},
     message.MessageAttributes ?? {},
-    ({ StringValue, BinaryValue }) =>
-      StringValue ?? (BinaryValue === undefined ? undefined : Buffer.from(BinaryValue).toString('base64')),
+    messageHeader,
   );
 }
 
@@ -143,13 +146,29 @@ export function envelopeOf<Attribute>(
   };
 }
 
-/** The Missive attribute's fields; none when it is not JSON (a binary value, or another producer's attribute). */
+/**
+ * The Missive attribute's fields; none when it is not the shape Missive writes (another producer's
+ * attribute of the same name, or a binary value): the message is then read as a foreign one.
+ */
 function parsePacked(json: string | undefined): Partial<PackedEnvelope> {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(json ?? '');
-    return typeof value === 'object' && value !== null ? (value as Partial<PackedEnvelope>) : {};
+    value = JSON.parse(json ?? '');
   } catch {
-    // Not ours after all (another producer's attribute of the same name): read the message as foreign.
     return {};
   }
+  if (typeof value !== 'object' || value === null) return {};
+  const { i, k, t, h } = value as Record<string, unknown>;
+  const ours =
+    typeof i === 'string' &&
+    typeof t === 'number' &&
+    (k === undefined || typeof k === 'string') &&
+    (h === undefined || isStringRecord(h));
+  return ours ? (value as PackedEnvelope) : {};
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] !== 'string') return false;
+  return true;
 }
