@@ -11,6 +11,7 @@ import { ManualClock, memoryQueue } from 'missive/memory';
 import { sqsQueue } from 'missive/sqs';
 import { missiveTelemetry } from 'missive/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { consumeUntil } from '../helpers/drain.ts';
 import { type HistogramPoint, otelSdk } from '../helpers/otel.ts';
 import { sqsClient } from '../helpers/sqs.ts';
 
@@ -37,11 +38,7 @@ async function consume(
     retry: { maxAttempts: 2, backoff: { initialDelayMs: 100, maxDelayMs: 100, jitter: 'none' } },
     handler,
   });
-  consumer.start();
-  await clock.advanceUntil(() => done(consumer.stats()));
-  const stopping = consumer.stop();
-  await clock.advance(30_000);
-  await stopping;
+  await consumeUntil(consumer, clock, () => done(consumer.stats()));
 }
 
 /** The one data point of the histogram `name`. */
@@ -144,11 +141,7 @@ describe('telemetry metrics', () => {
       onError: () => undefined,
       handler: () => undefined,
     });
-    consumer.start();
-    await clock.advanceUntil(() => consumer.stats().deadLettered === 1);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => consumer.stats().deadLettered === 1);
     const points = await sdk.points();
     expect(points['messaging.client.consumed.messages']?.map((p) => p.value)).toEqual([1]);
     expect(points['messaging.process.duration']?.map((p) => p.attributes['error.type'])).toEqual([

@@ -14,6 +14,7 @@ import { ManualClock, memoryQueue } from 'missive/memory';
 import { missiveTelemetry, semconv } from 'missive/telemetry';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { consumeUntil } from '../helpers/drain.ts';
 import { otelSdk } from '../helpers/otel.ts';
 
 let sdk: ReturnType<typeof otelSdk>;
@@ -50,14 +51,10 @@ async function run(
     ...(options.duplicate ? { idempotency: { store: memoryIdempotencyStore({ clock }) }, concurrency: 1 } : {}),
     handler,
   });
-  consumer.start();
-  await clock.advanceUntil(() => {
+  await consumeUntil(consumer, clock, () => {
     const s = consumer.stats();
     return s.acked + s.deadLettered + s.duplicates >= count;
   });
-  const stopping = consumer.stop();
-  await clock.advance(30_000);
-  await stopping;
   const spans = sdk.finishedSpans();
   return {
     send: spans.filter((s) => s.kind === SpanKind.PRODUCER),
@@ -237,10 +234,7 @@ describe('telemetry', () => {
       return span;
     });
     await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
-    await clock.advanceUntil(() => consumer.stats().acked === 1);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => consumer.stats().acked === 1, { started: true });
     const process = sdk.finishedSpans().find((s) => s.kind === SpanKind.CONSUMER);
     expect(process?.parentSpanContext).toBeUndefined();
     expect(process?.spanContext().traceId).not.toBe(startup.spanContext().traceId);
@@ -279,10 +273,7 @@ describe('telemetry', () => {
       span.end();
     });
     await createProducer({ transport: queue, clock, telemetry }).send({ orderId: 1 });
-    await clock.advanceUntil(() => consumer.stats().acked === 1);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => consumer.stats().acked === 1, { started: true });
     expect(active).toContain('receive none');
     expect(active).toContain('ack none');
     expect(new Set(active)).toEqual(new Set(['receive none', 'ack none']));
@@ -313,11 +304,7 @@ describe('telemetry', () => {
           tenant = propagation.getActiveBaggage()?.getEntry('tenant')?.value;
         },
       });
-      consumer.start();
-      await clock.advanceUntil(() => consumer.stats().acked === 1);
-      const stopping = consumer.stop();
-      await clock.advance(30_000);
-      await stopping;
+      await consumeUntil(consumer, clock, () => consumer.stats().acked === 1);
       expect(tenant).toBe('acme');
     },
   );
@@ -335,11 +322,7 @@ describe('telemetry', () => {
       },
     ]);
     const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
-    consumer.start();
-    await clock.advanceUntil(() => consumer.stats().acked === 1);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => consumer.stats().acked === 1);
     const [span] = sdk.finishedSpans();
     expect(span?.links[0]?.context).toMatchObject({
       traceId: '5759e988bd862e3fe1be46a994272793',
@@ -358,11 +341,7 @@ describe('telemetry', () => {
     const queue = memoryQueue({ clock, deadLetterQueue: memoryQueue({ clock }) });
     await queue.send([{ id: 'm-1', body: '{}', headers, idempotencyKey: 'm-1', createdAt: clock.now() }]);
     const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
-    consumer.start();
-    await clock.advanceUntil(() => consumer.stats().acked === 1);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => consumer.stats().acked === 1);
     const [span] = sdk.finishedSpans();
     expect(span?.attributes['missive.outcome']).toBe('ack');
     expect(span?.links).toEqual([]);
@@ -398,11 +377,7 @@ describe('telemetry', () => {
     await producer.send({ orderId: 1 });
     await producer.sendBatch([{ body: { orderId: 2 } }, { body: { orderId: 3 } }]);
     const consumer = createConsumer({ transport: queue, clock, telemetry, handler: () => undefined });
-    consumer.start();
-    await clock.advanceUntil(() => consumer.stats().acked === 3);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => consumer.stats().acked === 3);
     await tracerProvider.shutdown();
     const expected = (operation: string) => ({
       name: `${operation} orders`,
@@ -440,11 +415,7 @@ describe('telemetry', () => {
     await createProducer({ transport: queue, telemetry }).send('still sent');
     const handled: unknown[] = [];
     const consumer = createConsumer({ transport: queue, clock, telemetry, handler: (m) => void handled.push(m.body) });
-    consumer.start();
-    await clock.advanceUntil(() => handled.length === 1);
-    const stopping = consumer.stop();
-    await clock.advance(30_000);
-    await stopping;
+    await consumeUntil(consumer, clock, () => handled.length === 1);
     expect(handled).toEqual(['still sent']);
   });
 });
