@@ -18,7 +18,7 @@ export function createMetrics(meter: Meter) {
     advice: { explicitBucketBoundaries: semconv.MESSAGING_DURATION_BUCKETS_S },
   });
   const sent = meter.createCounter(semconv.METRIC_SENT_MESSAGES, {
-    description: 'Messages a producer sent (failed ones carry error.type).',
+    description: 'Messages a producer sent (failed ones carry error.type, the error class).',
     unit: '{message}',
   });
   const consumed = meter.createCounter(semconv.METRIC_CONSUMED_MESSAGES, {
@@ -58,9 +58,10 @@ export function createMetrics(meter: Meter) {
         failure === undefined ? attributes : { ...attributes, [semconv.ATTR_ERROR_TYPE]: failure },
       );
     },
-    sent(attributes: Attributes, accepted: number, failed: number): void {
+    /** One send: `failed` of its messages not sent, with `failure` the (first) error's type. */
+    sent(attributes: Attributes, accepted: number, failed: number, failure: string | undefined): void {
       if (accepted > 0) sent.add(accepted, attributes);
-      if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: 'send_failed' });
+      if (failed > 0) sent.add(failed, { ...attributes, [semconv.ATTR_ERROR_TYPE]: failure ?? '_OTHER' });
     },
     /**
      * One attempt: its `outcome`, or undefined when a step threw `thrown`; `ageMs` is the message's

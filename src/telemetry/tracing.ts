@@ -152,7 +152,6 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
         quietly(() => {
           if (results) {
             const failed = countFailed(results);
-            instruments.sent(destination.metric, envelopes.length - failed, failed);
             if (failed > 0) {
               failure = firstErrorName(results);
               span.setStatus({
@@ -161,6 +160,10 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
               });
               span.setAttribute(semconv.ATTR_ERROR_TYPE, failure);
             }
+            instruments.sent(destination.metric, envelopes.length - failed, failed, failure);
+          } else {
+            // The whole send threw: none of its messages was sent.
+            instruments.sent(destination.metric, 0, envelopes.length, failure);
           }
           span.end();
           // The same duration as the span's, as the conventions ask.
@@ -406,9 +409,14 @@ function countFailed(results: unknown): number {
   return failed;
 }
 
+/**
+ * The `error.type` of a send's first failed message: what the transport failed with (an
+ * `HttpStatusError`, a `MessageTooLargeError`), rather than the producer's `SendFailedError` around it.
+ */
 function firstErrorName(results: unknown): string {
-  const failed = (results as { status?: string; error?: Error }[]).find((r) => r.status === 'failed');
-  return failed?.error?.name ?? 'Error';
+  const error = (results as { status?: string; error?: Error }[]).find((r) => r.status === 'failed')?.error;
+  const cause = error?.name === 'SendFailedError' && error.cause instanceof Error ? error.cause : error;
+  return cause?.name ?? '_OTHER';
 }
 
 export type { Endpoint, Instrumentation };

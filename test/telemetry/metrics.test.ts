@@ -4,8 +4,12 @@ import {
   createConsumer,
   createProducer,
   type IdempotencyStore,
+  MessageTooLargeError,
   memoryIdempotencyStore,
   type Receiver,
+  type Sender,
+  SendFailedError,
+  TransportError,
 } from 'missive';
 import { ManualClock, memoryQueue } from 'missive/memory';
 import { sqsQueue } from 'missive/sqs';
@@ -109,6 +113,30 @@ describe('telemetry metrics', () => {
     expect(value.sum).toBeLessThan(6);
   });
 
+  it.each([
+    ['refused for good', { status: 'permanent', error: new MessageTooLargeError('orders', 2_000, 1_000) }],
+    ['still failing on its last attempt', { status: 'retryable', error: new TransportError('orders', 'reset', true) }],
+  ] as const)(
+    'gives a message %s the error.type of what the transport said, on its counter, duration and span',
+    async (_, failure) => {
+      const queue = memoryQueue({ name: 'orders' });
+      const sender: Sender = {
+        destination: queue.destination,
+        features: queue.features,
+        send: async (envelopes) => envelopes.map((envelope) => ({ ...failure, id: envelope.id })),
+      };
+      const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+      const producer = createProducer({ transport: sender, telemetry, retry: { maxAttempts: 1 } });
+      await expect(producer.send({ orderId: 1 })).rejects.toThrow(SendFailedError);
+      const points = await sdk.points();
+      const sent = (points['messaging.client.sent.messages'] ?? []).map((p) => [p.attributes['error.type'], p.value]);
+      expect(sent).toEqual([[failure.error.name, 1]]);
+      const timed = (points['messaging.client.operation.duration'] ?? []).map((p) => p.attributes['error.type']);
+      expect(timed).toEqual([failure.error.name]);
+      expect(sdk.finishedSpans().map((span) => span.attributes['error.type'])).toEqual([failure.error.name]);
+    },
+  );
+
   it('keeps the metric attributes of two destinations with the same name apart', async () => {
     const client = sqsClient();
     const name = `orders-${process.pid}-metrics`;
@@ -158,7 +186,7 @@ describe('telemetry metrics', () => {
     const points = (await sdk.points())['messaging.client.operation.duration'] ?? [];
     expect(points.map((p) => [p.attributes['messaging.operation.name'], p.attributes['error.type']])).toEqual([
       ['send', undefined],
-      ['send', 'SendFailedError'],
+      ['send', 'MessageTooLargeError'],
     ]);
     expect(points.map((p) => (p.value as HistogramPoint).buckets.boundaries[0])).toEqual([0.005, 0.005]);
   });
