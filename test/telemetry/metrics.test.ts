@@ -137,6 +137,26 @@ describe('telemetry metrics', () => {
     },
   );
 
+  it('counts the messages of a send aborted in flight as failed, with the abort as error.type', async () => {
+    const queue = memoryQueue({ name: 'orders' });
+    // A transport call still waiting when the caller gives up.
+    const sender: Sender = {
+      destination: queue.destination,
+      features: queue.features,
+      send: (_, options) =>
+        new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal?.reason))),
+    };
+    const telemetry = missiveTelemetry({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider });
+    const producer = createProducer({ transport: sender, telemetry });
+    const abort = new AbortController();
+    const sending = producer.sendBatch([{ body: { orderId: 1 } }, { body: { orderId: 2 } }], { signal: abort.signal });
+    abort.abort();
+    await expect(sending).rejects.toThrow(/aborted/);
+    const points = await sdk.points();
+    const sent = (points['messaging.client.sent.messages'] ?? []).map((p) => [p.attributes['error.type'], p.value]);
+    expect(sent).toEqual([['AbortError', 2]]);
+  });
+
   it('keeps the metric attributes of two destinations with the same name apart', async () => {
     const client = sqsClient();
     const name = `orders-${process.pid}-metrics`;
