@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createConsumer, ErrorCode, FailureReason, Jitter } from 'missive';
 import { memoryQueue } from 'missive/memory';
 import { describe, expect, inject, it } from 'vitest';
@@ -445,6 +446,22 @@ describe('docs: every snippet runs and does what the docs say', () => {
     expect(result.gone[1]).toMatch(/answered 410: "subscription removed"\. The endpoint is gone/);
     expect(result.removedRequests).toBe(1);
     expect(result.tls).toEqual({ status: 'accepted', clientCertificate: 'client' });
+  });
+
+  it('tracing: many webhook URLs share one span name through the destination template', async () => {
+    const exporter = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
+    try {
+      const telemetry = tracing.customerWebhooksTelemetry();
+      for (const url of ['https://hooks.acme.example/missive', 'https://globex.example/webhooks'])
+        await telemetry.send({ name: url, system: 'webhook' }, [], async () => []);
+      expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes['messaging.destination.name']])).toEqual([
+        ['send customer-webhooks', 'https://hooks.acme.example/missive'],
+        ['send customer-webhooks', 'https://globex.example/webhooks'],
+      ]);
+    } finally {
+      trace.disable();
+    }
   });
 
   it('tracing: a retried message is one trace (send → attempts → handler spans), rendered as in the recipe', async () => {

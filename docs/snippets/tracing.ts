@@ -81,3 +81,13 @@ export async function main() {
     propagation.disable();
   }
 }
+
+/** Telemetry for a webhook sender with one URL per customer, on the global tracer provider. */
+export function customerWebhooksTelemetry() {
+  // #region templates
+  const telemetry = missiveTelemetry({
+    destinationTemplate: ({ system }) => (system === 'webhook' ? 'customer-webhooks' : undefined),
+  });
+  // #endregion templates
+  return telemetry;
+}

@@ -14,6 +14,8 @@ export const SCHEMA_URL = `https://opentelemetry.io/schemas/${SEMCONV_VERSION}`;
 
 export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
 export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
+/** A low-cardinality name standing for many destinations (`TelemetryOptions.destinationTemplate`). */
+export const ATTR_MESSAGING_DESTINATION_TEMPLATE = 'messaging.destination.template';
 export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
 export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';

@@ -49,7 +49,23 @@ export interface TelemetryOptions {
    * most 128 links per span by default.
    */
   readonly createSpans?: boolean;
+  /**
+   * A low-cardinality name for destinations and sources that come in great numbers (one webhook
+   * URL per customer, say), as the conventions' `messaging.destination.template`: span names use
+   * it, spans carry it beside `messaging.destination.name`, and metrics carry it instead of the
+   * name (and queue URL), so each template is one metric series rather than one per URL. Return
+   * undefined to keep an endpoint's own name. Default none.
+   *
+   * @example
+   * ```ts
+   * missiveTelemetry({ destinationTemplate: ({ system }) => (system === 'webhook' ? 'customer-webhooks' : undefined) });
+   * ```
+   */
+  readonly destinationTemplate?: (endpoint: Endpoint) => string | undefined;
 }
+
+/** Most destinations whose attributes are kept built; past it, the cache starts over. */
+const MAX_CACHED_DESTINATIONS = 1_024;
 
 /** The API's no-op provider: what the global proxy delegates to while no SDK is registered. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
@@ -96,13 +112,15 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
     const key = `${to.system} ${to.name}`;
     let described = sendDestinations.get(key);
     if (!described) {
-      const { name, attributes } = destinationOf(to);
+      const { name, attributes, metric } = destinationOf(to, options.destinationTemplate);
       described = {
         name,
         send: operationAttributes(attributes, semconv.MessagingOperationType.Send),
         create: operationAttributes(attributes, semconv.MessagingOperationType.Create),
-        metric: { ...attributes, [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send' },
+        metric: { ...metric, [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send' },
       };
+      // A sender per customer URL must not grow the cache without end.
+      if (sendDestinations.size >= MAX_CACHED_DESTINATIONS) sendDestinations.clear();
       sendDestinations.set(key, described);
     }
     return described;
@@ -179,12 +197,12 @@ export function missiveTelemetry(options: TelemetryOptions = {}): Instrumentatio
     process(from, processOptions = {}) {
       const clock = processOptions.clock ?? systemClock;
       const ambient = processOptions.ambient ?? true;
-      const source = destinationOf(from);
+      const source = destinationOf(from, options.destinationTemplate);
       // Given when the span starts, so that samplers see them, as the conventions ask.
       const base = operationAttributes(source.attributes, semconv.MessagingOperationType.Process);
       const name = `process ${source.name}`;
       const processMetricAttributes: Attributes = {
-        ...source.attributes,
+        ...source.metric,
         [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
       };
       return (next) => {
@@ -312,7 +330,10 @@ function operationAttributes(attributes: Attributes, operation: string): Attribu
  * The destination as the conventions name it: an SQS queue by its name (the URL goes into
  * `aws.sqs.queue.url`), anything else by what the transport reports.
  */
-function destinationOf(endpoint: Endpoint): { name: string; attributes: Attributes } {
+function destinationOf(
+  endpoint: Endpoint,
+  templateOf: TelemetryOptions['destinationTemplate'],
+): { name: string; attributes: Attributes; metric: Attributes } {
   const attributes: Attributes = { [semconv.ATTR_MESSAGING_SYSTEM]: endpoint.system };
   let name = endpoint.name;
   if (endpoint.system === semconv.MessagingSystem.AwsSqs) {
@@ -320,7 +341,14 @@ function destinationOf(endpoint: Endpoint): { name: string; attributes: Attribut
     attributes[semconv.ATTR_AWS_SQS_QUEUE_URL] = endpoint.name;
   }
   attributes[semconv.ATTR_MESSAGING_DESTINATION_NAME] = name;
-  return { name, attributes };
+  const template = templateOf?.(endpoint);
+  if (template === undefined) return { name, attributes, metric: attributes };
+  attributes[semconv.ATTR_MESSAGING_DESTINATION_TEMPLATE] = template;
+  const metric = {
+    [semconv.ATTR_MESSAGING_SYSTEM]: endpoint.system,
+    [semconv.ATTR_MESSAGING_DESTINATION_TEMPLATE]: template,
+  };
+  return { name: template, attributes, metric };
 }
 
 /**

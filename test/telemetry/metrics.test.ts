@@ -157,6 +157,40 @@ describe('telemetry metrics', () => {
     expect(sent).toEqual([['AbortError', 2]]);
   });
 
+  it('names many destinations by their template: in span names, beside each name, and alone in metrics', async () => {
+    const telemetry = missiveTelemetry({
+      tracerProvider: sdk.tracerProvider,
+      meterProvider: sdk.meterProvider,
+      destinationTemplate: ({ name }) => (name.startsWith('customer-') ? 'customer-queues' : undefined),
+    });
+    for (const name of ['customer-1', 'customer-2', 'audit'])
+      await createProducer({ transport: memoryQueue({ name }), telemetry }).send({ orderId: 1 });
+    expect(
+      sdk
+        .finishedSpans()
+        .map((s) => [
+          s.name,
+          s.attributes['messaging.destination.name'],
+          s.attributes['messaging.destination.template'],
+        ]),
+    ).toEqual([
+      ['send customer-queues', 'customer-1', 'customer-queues'],
+      ['send customer-queues', 'customer-2', 'customer-queues'],
+      ['send audit', 'audit', undefined],
+    ]);
+    const points = (await sdk.points())['messaging.client.sent.messages'] ?? [];
+    expect(
+      points.map((p) => [
+        p.attributes['messaging.destination.name'],
+        p.attributes['messaging.destination.template'],
+        p.value,
+      ]),
+    ).toEqual([
+      [undefined, 'customer-queues', 2],
+      ['audit', undefined, 1],
+    ]);
+  });
+
   it('keeps the metric attributes of two destinations with the same name apart', async () => {
     const client = sqsClient();
     const name = `orders-${process.pid}-metrics`;
