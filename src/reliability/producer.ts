@@ -170,29 +170,49 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
     if (closed) throw new ClosedError(`Producer for ${transport.destination}`);
   };
 
+  /** Keeps `close()` waiting until the returned function is called. */
+  const holdClose = () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    pending.add(held);
+    return () => {
+      pending.delete(held);
+      release();
+    };
+  };
+
   return {
     async send(body, sendOptions = {}) {
       ensureOpen();
       sendOptions.signal?.throwIfAborted();
-      if (schema) await check(body);
-      const message = envelope(body, sendOptions);
-      const sending = deliver([message], sendOptions.signal).then((results) => {
-        const result = results[0];
-        if (result?.status === 'failed') throw result.error;
+      // A fire-and-forget send accepted before close() is one close() waits for, even while its
+      // body is still being checked (the check is asynchronous).
+      const releaseClose = schema && mode === 'fire-and-forget' ? holdClose() : undefined;
+      try {
+        if (schema) await check(body);
+        const message = envelope(body, sendOptions);
+        const sending = deliver([message], sendOptions.signal).then((results) => {
+          const result = results[0];
+          if (result?.status === 'failed') throw result.error;
+          return { id: message.id };
+        });
+        if (mode === 'confirmed') return sending;
+        const tracked = sending
+          .catch((error: Error) => {
+            try {
+              onError(error, { id: message.id, body });
+            } catch {
+              // A throwing error callback must not become an unhandled rejection that ends the process.
+            }
+          })
+          .finally(() => pending.delete(tracked));
+        pending.add(tracked);
         return { id: message.id };
-      });
-      if (mode === 'confirmed') return sending;
-      const tracked = sending
-        .catch((error: Error) => {
-          try {
-            onError(error, { id: message.id, body });
-          } catch {
-            // A throwing error callback must not become an unhandled rejection that ends the process.
-          }
-        })
-        .finally(() => pending.delete(tracked));
-      pending.add(tracked);
-      return { id: message.id };
+      } finally {
+        releaseClose?.();
+      }
     },
 
     async sendBatch(items, batchOptions = {}) {

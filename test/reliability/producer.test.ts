@@ -237,6 +237,28 @@ describe('producer', () => {
     await expect(producer.send('late')).rejects.toThrow(ClosedError);
   });
 
+  it('in fire-and-forget mode, makes close() wait for a send still checking its body against the schema', async () => {
+    const queue = memoryQueue({ clock });
+    const { sender } = flakySender(queue, (_envelope, call) => (call < 2 ? 'retryable' : 'pass'));
+    const producer = createProducer({
+      transport: sender,
+      clock,
+      mode: 'fire-and-forget',
+      schema: z.string(),
+      retry: { backoff: { initialDelayMs: 100, jitter: 'none' } },
+    });
+    const sending = producer.send('x');
+    let closed = false;
+    const closing = producer.close().then(() => {
+      closed = true;
+    });
+    await clock.advance(0);
+    expect(closed).toBe(false);
+    await clock.advance(100);
+    await Promise.all([sending, closing]);
+    expect(await receivedBodies(queue)).toEqual(['x']);
+  });
+
   it('accepts a first delay above the default cap, raising the cap with it', () => {
     expect(() =>
       createProducer({ transport: memoryQueue(), retry: { backoff: { initialDelayMs: 10_000 } } }),
