@@ -242,6 +242,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   let running = false;
   let stopping: Promise<{ released: number }> | undefined;
   let stopped = true;
+  /** start() was called while a stop drained, and no stop() since: start once it has finished. */
+  let restartQueued = false;
   const isRunning = () => running;
   // The deliveries held (processed, settled, kept visible, released at stop), and the receive loops that fill them.
   const inFlight = new InFlightSet({
@@ -296,7 +298,12 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     if (running) return;
     // Restarting while a stop drains: start again once it has finished, not beside it.
     if (stopping && !stopped) {
-      void stopping.then(start);
+      restartQueued = true;
+      void stopping.then(() => {
+        if (!restartQueued) return;
+        restartQueued = false;
+        start();
+      });
       return;
     }
     running = true;
@@ -312,6 +319,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   };
 
   const stop = (): Promise<{ released: number }> => {
+    // The last call wins: a restart asked for while the stop drains is called off.
+    restartQueued = false;
     if (!stopping) {
       stopped = false;
       stopping = stopNow().finally(() => {

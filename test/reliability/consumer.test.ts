@@ -322,6 +322,20 @@ describe('consumer', () => {
     expect(handled).toEqual([7]);
   });
 
+  it('stays stopped when stopped again while a restart waits for the first stop to drain', async () => {
+    const { send, start } = setup({ stopTimeoutMs: 1_000 });
+    const handled: number[] = [];
+    const consumer = start((message) => void handled.push(message.body));
+    const first = consumer.stop();
+    consumer.start();
+    const second = consumer.stop();
+    await clock.advance(2_000);
+    await Promise.all([first, second]);
+    await send([7]);
+    await clock.advance(5_000);
+    expect(handled).toEqual([]);
+  });
+
   it('survives a transport whose visibility change throws synchronously', async () => {
     const { queue, send } = setup({}, { visibilityTimeoutMs: 1_000 });
     const errors: string[] = [];
