@@ -158,6 +158,8 @@ export class InFlightSet {
       report(error);
       outcome = classify(toError(error), delivery.attempt, attemptLimit(), backoff, random);
     }
+    // Released by stop() while its handler ran: already out of the set, with nothing to settle.
+    if (!this.#entries.has(entry)) return false;
     // The handler is done: its slot goes to the next message while the settlement (a delete
     // batched with others, say) completes. Settling messages still count towards stop's drain.
     this.#settlingCount++;
@@ -278,7 +280,12 @@ export class InFlightSet {
       this.#toRelease.push(entry);
     }
     const releases = this.#toRelease.splice(0);
-    for (const entry of releases) entry.settling = true;
+    for (const entry of releases) {
+      entry.settling = true;
+      // A handler that ignores the deadline keeps running, but its message is no longer held:
+      // it must not take a handler slot after a restart, nor hold up the next stop.
+      if (!entry.handled) this.#entries.delete(entry);
+    }
     await Promise.all(
       releases.map((entry) => attempt(() => entry.delivery.retry({ delayMs: 0 })).catch(this.#options.report)),
     );

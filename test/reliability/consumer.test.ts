@@ -336,6 +336,28 @@ describe('consumer', () => {
     expect(handled).toEqual([]);
   });
 
+  it('after a restart, gives no slot to a handler that outlived the last stop and whose message was released', async () => {
+    const { queue, send, start } = setup({ concurrency: 1, stopTimeoutMs: 1_000 });
+    await send([1]);
+    const handled: number[] = [];
+    const consumer = start((message) => {
+      handled.push(message.body);
+      // The first handler ignores the stop deadline and never returns.
+      if (message.body === 1) return new Promise(() => undefined);
+    });
+    await clock.advanceUntil(() => handled.length === 1);
+    const stopping = consumer.stop();
+    await clock.advance(1_000);
+    expect(await stopping).toEqual({ released: 1 });
+    expect(consumer.stats().inFlight).toBe(0);
+    // Another worker takes the released message.
+    for (const delivery of await queue.receive({ maxMessages: 10, waitTimeMs: 0 })) await delivery.ack();
+    await send([2]);
+    consumer.start();
+    await clock.advanceUntil(() => handled.length === 2);
+    expect(handled).toEqual([1, 2]);
+  });
+
   it('survives a transport whose visibility change throws synchronously', async () => {
     const { queue, send } = setup({}, { visibilityTimeoutMs: 1_000 });
     const errors: string[] = [];
