@@ -147,6 +147,8 @@ export class InFlightSet {
   // effects, with a third of the promises and microtask hops per message.
   /** Processes one delivery and settles it; true when it was acked. Never rejects. */
   async #handle(entry: InFlight): Promise<boolean> {
+    // A FIFO delivery released by stop() while it waited for its group: another worker may have it.
+    if (entry.released) return false;
     const { delivery } = entry;
     let outcome: Outcome;
     try {
@@ -206,6 +208,7 @@ export class InFlightSet {
 
   /** Returns a FIFO delivery unprocessed, because an earlier one of its group failed. */
   async #release(entry: InFlight): Promise<boolean> {
+    if (entry.released) return false;
     entry.settling = true;
     await attempt(() => entry.delivery.retry({ delayMs: 0 })).catch(this.#options.report);
     return false;

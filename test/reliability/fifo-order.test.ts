@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * queue and fauxqs never do), so this receiver hands out such a batch once, recording how each
  * delivery was settled.
  */
-function oneBatchReceiver(bodies: [group: string, body: string][]) {
+function oneBatchReceiver(bodies: [group: string, body: string][], ack: () => Promise<void> = async () => undefined) {
   const settled: string[] = [];
   let given = false;
   const deliveries = bodies.map(([groupId, body]): Delivery => {
@@ -23,7 +23,10 @@ function oneBatchReceiver(bodies: [group: string, body: string][]) {
       envelope,
       attempt: 1,
       firstReceivedAt: 0,
-      ack: async () => void settled.push(`${body}:ack`),
+      ack: async () => {
+        await ack();
+        settled.push(`${body}:ack`);
+      },
       retry: async ({ delayMs }) => void settled.push(`${body}:retry(${delayMs})`),
       deadLetter: async () => void settled.push(`${body}:dead`),
       extendVisibility: async () => undefined,
@@ -121,5 +124,59 @@ describe('FIFO order in the consumer', () => {
     await consumer.stop();
     expect(handled).toEqual(['b1']);
     expect(settled.sort()).toEqual(['a1:retry(500)', 'a2:retry(0)', 'a3:retry(0)', 'b1:ack']);
+  });
+
+  it('never runs a message of a group that stop() released while an earlier one of the group still ran', async () => {
+    const clock = new ManualClock();
+    const { receiver, settled } = oneBatchReceiver([
+      ['a', 'a1'],
+      ['a', 'a2'],
+    ]);
+    const handled: string[] = [];
+    const consumer = createConsumer<string>({
+      transport: receiver,
+      clock,
+      stopTimeoutMs: 1_000,
+      handler: async (message) => {
+        handled.push(message.body);
+        // a1 ignores the stop deadline, and finishes after stop() released both messages.
+        if (message.body === 'a1') await new Promise<void>((resolve) => clock.setTimeout(resolve, 5_000));
+      },
+    });
+    consumer.start();
+    await clock.advance(10);
+    const stopping = consumer.stop();
+    await clock.advance(1_000);
+    expect(await stopping).toEqual({ released: 2 });
+    await clock.advance(10_000);
+    expect(handled).toEqual(['a1']);
+    expect(settled).toEqual(['a1:retry(0)', 'a2:retry(0)']);
+  });
+
+  it('never runs a message of a group that stop() released while the ack of an earlier one was under way', async () => {
+    const clock = new ManualClock();
+    const slowAck = () => new Promise<void>((resolve) => clock.setTimeout(resolve, 5_000));
+    const { receiver, settled } = oneBatchReceiver(
+      [
+        ['a', 'a1'],
+        ['a', 'a2'],
+      ],
+      slowAck,
+    );
+    const handled: string[] = [];
+    const consumer = createConsumer<string>({
+      transport: receiver,
+      clock,
+      stopTimeoutMs: 1_000,
+      handler: (message) => void handled.push(message.body),
+    });
+    consumer.start();
+    await clock.advance(10);
+    const stopping = consumer.stop();
+    await clock.advance(5_000);
+    expect(await stopping).toEqual({ released: 1 });
+    await clock.advance(10_000);
+    expect(handled).toEqual(['a1']);
+    expect(settled.sort()).toEqual(['a1:ack', 'a2:retry(0)']);
   });
 });
