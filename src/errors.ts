@@ -634,6 +634,20 @@ export class WebhookVerificationError extends MissiveError {
   }
 }
 
+/**
+ * @internal Calls a user's error callback. Neither its throw nor the rejection of a promise it
+ * returns (an async callback) may escape: an unhandled rejection would end the process.
+ */
+export function callErrorCallback(call: () => unknown): void {
+  try {
+    const result = call();
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+      Promise.resolve(result).catch(() => undefined);
+  } catch {
+    // Reporting failed; there is nowhere left to report it.
+  }
+}
+
 /** @internal Any thrown value as an Error. */
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));

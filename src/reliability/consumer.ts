@@ -1,6 +1,6 @@
 import { type Clock, sleep, systemClock } from '../clock.ts';
 import { type Codec, jsonCodec } from '../codec.ts';
-import { ConfigurationError, toError } from '../errors.ts';
+import { ConfigurationError, callErrorCallback, toError } from '../errors.ts';
 import type { Message } from '../message.ts';
 import { functionOption, integerOption, requiredOption } from '../options.ts';
 import type { StandardSchemaV1 } from '../schema.ts';
@@ -231,13 +231,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
   };
   const process = compose(steps, callHandler);
 
-  const report = (error: unknown) => {
-    try {
-      onError(toError(error));
-    } catch {
-      // A throwing error callback must not take the consumer down.
-    }
-  };
+  // A throwing (or rejecting) error callback must not take the consumer down.
+  const report = (error: unknown) => callErrorCallback(() => onError(toError(error)));
 
   let running = false;
   let stopping: Promise<{ released: number }> | undefined;

@@ -4,6 +4,7 @@ import { type Codec, encodeBody, jsonCodec } from '../codec.ts';
 import {
   ClosedError,
   ConfigurationError,
+  callErrorCallback,
   isMissiveError,
   RetryBudgetExhaustedError,
   SendFailedError,
@@ -200,13 +201,7 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
         });
         if (mode === 'confirmed') return sending;
         const tracked = sending
-          .catch((error: Error) => {
-            try {
-              onError(error, { id: message.id, body });
-            } catch {
-              // A throwing error callback must not become an unhandled rejection that ends the process.
-            }
-          })
+          .catch((error: Error) => callErrorCallback(() => onError(error, { id: message.id, body })))
           .finally(() => pending.delete(tracked));
         pending.add(tracked);
         return { id: message.id };

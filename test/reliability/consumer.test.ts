@@ -141,6 +141,38 @@ describe('consumer', () => {
     expect(errors).toEqual(['network down', 'network down']);
   });
 
+  it('survives an async onError callback that rejects', async () => {
+    const { queue, send } = setup();
+    let failuresLeft = 1;
+    const flaky = receiverOf(queue, (options) =>
+      failuresLeft-- > 0 ? Promise.reject(new Error('network down')) : queue.receive(options),
+    );
+    let called = 0;
+    const handled: number[] = [];
+    const consumer = createConsumer<number>({
+      transport: flaky,
+      clock,
+      onError: async () => {
+        called++;
+        throw new Error('logger down');
+      },
+      handler: (m) => void handled.push(m.body),
+    });
+    running.push(consumer);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      consumer.start();
+      await send([42]);
+      await clock.advanceUntil(() => handled.length === 1);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(called).toBe(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it('on stop, releases messages whose handlers outlive the deadline, for another worker at once', async () => {
     const { queue, send, start } = setup({ stopTimeoutMs: 5_000, concurrency: 2 });
     await send([1, 2, 3]);

@@ -259,6 +259,33 @@ describe('producer', () => {
     expect(await receivedBodies(queue)).toEqual(['x']);
   });
 
+  it('survives an async onError callback that rejects, in fire-and-forget mode', async () => {
+    const queue = memoryQueue({ clock });
+    const { sender } = flakySender(queue, () => 'permanent');
+    let called = 0;
+    const producer = createProducer({
+      transport: sender,
+      clock,
+      mode: 'fire-and-forget',
+      onError: async () => {
+        called++;
+        throw new Error('logger down');
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await producer.send('x');
+      await producer.close();
+      await clock.advance(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(called).toBe(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it('accepts a first delay above the default cap, raising the cap with it', () => {
     expect(() =>
       createProducer({ transport: memoryQueue(), retry: { backoff: { initialDelayMs: 10_000 } } }),
