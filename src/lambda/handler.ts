@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { type Codec, jsonCodec } from '../codec.ts';
-import { ConfigurationError, toError } from '../errors.ts';
+import { ConfigurationError, callErrorCallback, toError } from '../errors.ts';
 import { functionOption, integerOption } from '../options.ts';
 import { type BackoffOptions, createBackoff } from '../reliability/backoff.ts';
 import type { Handler } from '../reliability/consumer.ts';
@@ -133,13 +133,8 @@ export function sqsHandler<Body = unknown>(
   const sources = new Map<string, BatchSource>();
   let marginReported = false;
 
-  const report = (error: unknown) => {
-    try {
-      onError(toError(error));
-    } catch {
-      // A throwing error callback must not fail the batch.
-    }
-  };
+  // A throwing (or rejecting) error callback must not fail the batch.
+  const report = (error: unknown) => callErrorCallback(() => onError(toError(error)));
 
   const sourceOf = (arn: string): BatchSource => {
     let source = sources.get(arn);

@@ -72,6 +72,38 @@ describe('sqsHandler: timeouts', () => {
     expect(errors[0]?.message).toMatch(/^Invalid option timeoutMarginMs: 1000\. Expected less than the 800 ms/);
   });
 
+  it('survives an async onError callback that rejects', async () => {
+    const { client } = recordedClient();
+    const { queueUrl } = await createSqsQueue(client, { name: 'lambda' });
+    const event = await eventOf(client, queueUrl, [{ body: { id: 'a' } }]);
+    let called = 0;
+    const handler = sqsHandler<Job>(() => undefined, {
+      onError: async () => {
+        called++;
+        throw new Error('logger down');
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // Less time left than the margin: reported to onError once.
+      expect(
+        failedIds(
+          await handler(
+            event,
+            lambdaContext(() => 800),
+          ),
+        ),
+      ).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(called).toBe(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it('aborts a running handler at the margin, gives it up at half the margin, and releases its idempotency lease', async () => {
     const { client } = recordedClient();
     const { queueUrl } = await createSqsQueue(client, { name: 'lambda' });

@@ -176,6 +176,33 @@ describe('webhook receiver over node:http', () => {
     expect(messages).toHaveLength(0);
   });
 
+  it('survives an async onError callback that rejects', async () => {
+    const broken: IdempotencyStore = {
+      ...memoryIdempotencyStore(),
+      begin: () => Promise.reject(new Error('store unreachable')),
+    };
+    let called = 0;
+    const { receiver } = recordingReceiver(undefined, {
+      idempotency: { store: broken },
+      onError: async () => {
+        called++;
+        throw new Error('logger down');
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const url = await serveNode(receiver);
+      expect((await post(url, '{}', signed('{}'))).status).toBe(500);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(called).toBe(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it('answers 405 with Allow: POST to other methods', async () => {
     const { receiver, messages } = recordingReceiver();
     const url = await serveNode(receiver);

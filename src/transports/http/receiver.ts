@@ -1,6 +1,6 @@
 import { type Clock, systemClock, type TimerHandle } from '../../clock.ts';
 import { type Codec, jsonCodec } from '../../codec.ts';
-import { CodecError, ConfigurationError, toError, WebhookVerificationError } from '../../errors.ts';
+import { CodecError, ConfigurationError, callErrorCallback, toError, WebhookVerificationError } from '../../errors.ts';
 import type { Message } from '../../message.ts';
 import { functionOption, integerOption, requiredOption } from '../../options.ts';
 import { createBackoff, Jitter } from '../../reliability/backoff.ts';
@@ -146,13 +146,8 @@ export function createWebhookReceiver<Body = unknown>(options: WebhookReceiverOp
   }
   const retryAfterMs = retryAfterSeconds * 1000;
 
-  const report = (error: unknown) => {
-    try {
-      onError(toError(error));
-    } catch {
-      // A throwing error callback must not fail the request.
-    }
-  };
+  // A throwing (or rejecting) error callback must not fail the request.
+  const report = (error: unknown) => callErrorCallback(() => onError(toError(error)));
 
   const callHandler: Process = async (context) => {
     const stopRenewing = keepLease(context.lease);
