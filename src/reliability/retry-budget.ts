@@ -12,7 +12,10 @@ import { integerOption } from '../options.ts';
 export interface RetryBudgetOptions {
   /** Tokens the bucket holds when full, and at the start. Default 500; at least 1. */
   readonly capacity?: number;
-  /** Tokens one retry costs. Default 5 (a full bucket allows 100 retries in a row); 1 to `capacity`. */
+  /**
+   * Tokens one retry costs: one retried call, however many of a batch's messages it resends.
+   * Default 5 (a full bucket allows 100 retries in a row); 1 to `capacity`.
+   */
   readonly retryCost?: number;
   /** Tokens one successful send returns, up to capacity. Default 1; 0 to `capacity`. */
   readonly successRefill?: number;
