@@ -5,6 +5,7 @@ import { sqsHandler } from 'missive/lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordEnvelope } from '../../src/lambda/event.ts';
 import { createSqsQueue, waitUntil } from '../helpers/sqs.ts';
+import { unhandledRejectionsDuring } from '../helpers/unhandled.ts';
 import { bodyOf, eventOf } from './events.ts';
 import {
   destroyClients,
@@ -83,10 +84,7 @@ describe('sqsHandler: timeouts', () => {
         throw new Error('logger down');
       },
     });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledRejectionsDuring(async () => {
       // Less time left than the margin: reported to onError once.
       expect(
         failedIds(
@@ -96,10 +94,7 @@ describe('sqsHandler: timeouts', () => {
           ),
         ),
       ).toEqual([]);
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
     expect(called).toBe(1);
     expect(unhandled).toEqual([]);
   });

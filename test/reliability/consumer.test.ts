@@ -17,6 +17,7 @@ import { ManualClock, type MemoryQueue, memoryQueue } from 'missive/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { flakySender } from '../helpers/flaky-sender.ts';
 import { gate } from '../helpers/gate.ts';
+import { unhandledRejectionsDuring } from '../helpers/unhandled.ts';
 
 const clock = new ManualClock();
 const running: Consumer[] = [];
@@ -159,16 +160,11 @@ describe('consumer', () => {
       handler: (m) => void handled.push(m.body),
     });
     running.push(consumer);
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledRejectionsDuring(async () => {
       consumer.start();
       await send([42]);
       await clock.advanceUntil(() => handled.length === 1);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
     expect(called).toBe(1);
     expect(unhandled).toEqual([]);
   });

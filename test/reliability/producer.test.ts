@@ -14,6 +14,7 @@ import { ManualClock, memoryQueue } from 'missive/memory';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { flakySender } from '../helpers/flaky-sender.ts';
+import { unhandledRejectionsDuring } from '../helpers/unhandled.ts';
 
 const clock = new ManualClock();
 
@@ -272,16 +273,11 @@ describe('producer', () => {
         throw new Error('logger down');
       },
     });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledRejectionsDuring(async () => {
       await producer.send('x');
       await producer.close();
       await clock.advance(0);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
     expect(called).toBe(1);
     expect(unhandled).toEqual([]);
   });

@@ -6,6 +6,7 @@ import { type IdempotencyStore, memoryIdempotencyStore, RetryLaterError, Unrecov
 import { secretKey, sign, webhookTarget } from 'missive/http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { unhandledRejectionsDuring } from '../helpers/unhandled.ts';
 import {
   closeServers,
   nextId,
@@ -189,16 +190,10 @@ describe('webhook receiver over node:http', () => {
         throw new Error('logger down');
       },
     });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledRejectionsDuring(async () => {
       const url = await serveNode(receiver);
       expect((await post(url, '{}', signed('{}'))).status).toBe(500);
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
     expect(called).toBe(1);
     expect(unhandled).toEqual([]);
   });
