@@ -201,7 +201,7 @@ export function createProducer<Body = unknown>(options: ProducerOptions<Body>): 
         });
         if (mode === 'confirmed') return sending;
         const tracked = sending
-          .catch((error: Error) => callErrorCallback(() => onError(error, { id: message.id, body })))
+          .catch((error: unknown) => callErrorCallback(() => onError(toError(error), { id: message.id, body })))
           .finally(() => pending.delete(tracked));
         pending.add(tracked);
         return { id: message.id };

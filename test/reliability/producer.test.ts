@@ -220,6 +220,31 @@ describe('producer', () => {
     await expect(producer.send('late')).rejects.toThrow(ClosedError);
   });
 
+  it('in fire-and-forget mode, gives onError an Error when a send is aborted with a reason that is not one', async () => {
+    const queue = memoryQueue({ clock });
+    // A transport call still waiting when the caller gives up.
+    const sender: Sender = {
+      destination: queue.destination,
+      features: queue.features,
+      send: (_, options) =>
+        new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal?.reason))),
+    };
+    const errors: unknown[] = [];
+    const producer = createProducer({
+      transport: sender,
+      clock,
+      mode: 'fire-and-forget',
+      onError: (error) => void errors.push(error),
+    });
+    const abort = new AbortController();
+    await producer.send('x', { signal: abort.signal });
+    abort.abort('shutting down');
+    await producer.close();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(Error);
+    expect((errors[0] as Error).message).toBe('shutting down');
+  });
+
   it('in fire-and-forget mode, makes close() wait for a send still checking its body against the schema', async () => {
     const queue = memoryQueue({ clock });
     const { sender } = flakySender(queue, (_envelope, call) => (call < 2 ? 'retryable' : 'pass'));
