@@ -331,7 +331,12 @@ async function settleAndRetry(
     if (!(error instanceof StillRetryable)) throw error;
   }
   if (plan.maxAttempts === 1) {
-    failRemaining(new SendFailedError(transport.destination, attempt, true, lastError));
+    // Aborted: the rest fail with the reason, as they do between retries.
+    failRemaining(
+      plan.signal?.aborted
+        ? toError(plan.signal.reason)
+        : new SendFailedError(transport.destination, attempt, true, lastError),
+    );
     return results;
   }
 

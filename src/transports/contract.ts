@@ -11,6 +11,9 @@
  *   succeed; `permanent` means it never will (too large, invalid, destination gone).
  * - Sending an envelope again after an ambiguous failure is safe where the destination
  *   deduplicates on `idempotencyKey` (FIFO queues, receivers with an idempotency store).
+ * - A transport that honours `signal` reports the envelopes it gave up on as `retryable` with the
+ *   signal's reason, and the outcomes it knows as they are; it rejects only when it cannot tell
+ *   any of them apart.
  *
  * Guarantees a {@link Receiver} keeps:
  * - A delivered message stays invisible to other receives until it is settled or its visibility

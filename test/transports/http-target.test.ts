@@ -254,9 +254,8 @@ describe('webhook target', () => {
     tokenFails = false;
     await target.send([envelope({})]); // 503: the circuit opens
     await clock.advance(1_000);
-    await expect(target.send([envelope({})], { signal: AbortSignal.abort(new Error('shutdown')) })).rejects.toThrow(
-      'shutdown',
-    );
+    const [aborted] = await target.send([envelope({})], { signal: AbortSignal.abort(new Error('shutdown')) });
+    expect(aborted?.status === 'retryable' && aborted.error.message).toBe('shutdown');
     healthy = true;
     expect((await target.send([envelope({})]))[0]?.status).toBe('accepted');
     await target.close();
@@ -277,9 +276,66 @@ describe('webhook target', () => {
     const sending = target.send([envelope({})], { signal: controller.signal });
     while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort(new Error('shutting down'));
-    await expect(sending).rejects.toThrow('shutting down');
+    const [aborted] = await sending;
+    expect(aborted?.status === 'retryable' && aborted.error.message).toBe('shutting down');
     await target.close();
   });
+
+  it('keeps the outcomes it knows when a batch is aborted, and reports the rest retryable', async () => {
+    const { received, url } = await endpoint((request, res) => {
+      if (request.body !== '"stall"') res.writeHead(200).end();
+    });
+    // One connection: "a" is answered before "stall" goes out, and "b" waits behind it.
+    const target = webhookTarget({
+      url,
+      secret: SECRET,
+      allowAddresses: ['loopback'],
+      circuitBreaker: false,
+      maxConnections: 1,
+    });
+    const controller = new AbortController();
+    const sending = target.send([envelope('a'), envelope('stall'), envelope('b')], { signal: controller.signal });
+    while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error('shutting down'));
+    const outcomes = await sending;
+    expect(outcomes.map((o) => [o.status, o.status === 'accepted' ? undefined : o.error.message])).toEqual([
+      ['accepted', undefined],
+      ['retryable', 'shutting down'],
+      ['retryable', 'shutting down'],
+    ]);
+    expect(received.map((r) => r.body)).toEqual(['"a"', '"stall"']);
+    await target.close();
+  });
+
+  it.each([1, 3])(
+    'reports a batch aborted part-way through the producer as sent and failed, not as a rejection (maxAttempts %i)',
+    async (maxAttempts) => {
+      const { received, url } = await endpoint((request, res) => {
+        if (request.body !== '"stall"') res.writeHead(200).end();
+      });
+      const target = webhookTarget({
+        url,
+        secret: SECRET,
+        allowAddresses: ['loopback'],
+        circuitBreaker: false,
+        maxConnections: 1,
+      });
+      const producer = createProducer({ transport: target, retry: { maxAttempts } });
+      const controller = new AbortController();
+      const sending = producer.sendBatch([{ body: 'a' }, { body: 'stall' }, { body: 'b' }], {
+        signal: controller.signal,
+      });
+      while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort(new Error('shutting down'));
+      const results = await sending;
+      expect(results.map((r) => [r.status, r.status === 'failed' ? r.error.message : undefined])).toEqual([
+        ['sent', undefined],
+        ['failed', 'shutting down'],
+        ['failed', 'shutting down'],
+      ]);
+      await target.close();
+    },
+  );
 
   it('retries a connection reset and a stalled response, within the timeout', async () => {
     const { url } = await endpoint((request, res, req) => {

@@ -229,9 +229,10 @@ export class WebhookTarget implements Sender {
   }
 
   #networkFailure(id: string, thrown: unknown, signal: AbortSignal | undefined): SendOutcome {
+    // Given up by the caller: this message's fate is unknown, the batch's others are not.
     if (signal?.aborted) {
       this.#breaker?.abandoned();
-      throw signal.reason;
+      return { status: 'retryable', id, error: toError(signal.reason) };
     }
     // The SSRF guard's refusal surfaces from the connect step, possibly wrapped.
     const refusal = findTransportError(thrown);
