@@ -71,6 +71,21 @@ function envelope(body: unknown, extra: Partial<OutgoingEnvelope> = {}): Outgoin
   };
 }
 
+/** An endpoint that never answers a "stall" body, behind a one-connection target: what comes after it waits. */
+async function stallingTarget() {
+  const { received, url } = await endpoint((request, res) => {
+    if (request.body !== '"stall"') res.writeHead(200).end();
+  });
+  const target = webhookTarget({
+    url,
+    secret: SECRET,
+    allowAddresses: ['loopback'],
+    circuitBreaker: false,
+    maxConnections: 1,
+  });
+  return { received, target };
+}
+
 describe('webhook target', () => {
   it('POSTs a Standard Webhooks request that the reference library verifies', async () => {
     const { received, url } = await endpoint((_r, res) => res.writeHead(204).end());
@@ -282,17 +297,8 @@ describe('webhook target', () => {
   });
 
   it('keeps the outcomes it knows when a batch is aborted, and reports the rest retryable', async () => {
-    const { received, url } = await endpoint((request, res) => {
-      if (request.body !== '"stall"') res.writeHead(200).end();
-    });
-    // One connection: "a" is answered before "stall" goes out, and "b" waits behind it.
-    const target = webhookTarget({
-      url,
-      secret: SECRET,
-      allowAddresses: ['loopback'],
-      circuitBreaker: false,
-      maxConnections: 1,
-    });
+    // "a" is answered before "stall" goes out, and "b" waits behind it.
+    const { received, target } = await stallingTarget();
     const controller = new AbortController();
     const sending = target.send([envelope('a'), envelope('stall'), envelope('b')], { signal: controller.signal });
     while (received.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -310,16 +316,7 @@ describe('webhook target', () => {
   it.each([1, 3])(
     'reports a batch aborted part-way through the producer as sent and failed, not as a rejection (maxAttempts %i)',
     async (maxAttempts) => {
-      const { received, url } = await endpoint((request, res) => {
-        if (request.body !== '"stall"') res.writeHead(200).end();
-      });
-      const target = webhookTarget({
-        url,
-        secret: SECRET,
-        allowAddresses: ['loopback'],
-        circuitBreaker: false,
-        maxConnections: 1,
-      });
+      const { received, target } = await stallingTarget();
       const producer = createProducer({ transport: target, retry: { maxAttempts } });
       const controller = new AbortController();
       const sending = producer.sendBatch([{ body: 'a' }, { body: 'stall' }, { body: 'b' }], {
