@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigurationError } from 'missive';
-import { createWebhookReceiver, nodeHttpWebhookHandler, type WebhookReceiverOptions } from 'missive/http';
+import {
+  createWebhookReceiver,
+  nodeHttpWebhookHandler,
+  verifyWebhook,
+  type WebhookReceiverOptions,
+  webhookTarget,
+} from 'missive/http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closeServers,
@@ -112,6 +118,14 @@ describe('createWebhookReceiver options', () => {
       expect(thrown, option).toBeInstanceOf(ConfigurationError);
       expect((thrown as ConfigurationError).option).toBe(option);
     }
+  });
+
+  it('refuses an empty byte secret, which would let anyone sign (an unset env var decoded to bytes)', () => {
+    const empty = Buffer.from(process.env.MISSIVE_UNSET_SECRET ?? '', 'base64');
+    expect(() => createWebhookReceiver({ secret: empty, handler })).toThrow(ConfigurationError);
+    expect(() => createWebhookReceiver({ secret: [SECRET, new Uint8Array(0)], handler })).toThrow(/secret\[1\]/);
+    expect(() => verifyWebhook({ headers: {}, body: '{}', secret: empty })).toThrow(ConfigurationError);
+    expect(() => webhookTarget({ url: 'https://example.com/hooks', secret: empty })).toThrow(ConfigurationError);
   });
 
   it('never shows a secret in a configuration error', () => {

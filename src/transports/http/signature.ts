@@ -20,7 +20,8 @@ const SECRET_PREFIX = 'whsec_';
 /**
  * The key bytes of a secret: `whsec_` followed by base64 (the Standard Webhooks form), or any
  * other string used as UTF-8 bytes. Throws a `ConfigurationError` (naming `option`, never the
- * secret) for an empty secret or an empty `whsec_` key.
+ * secret) for an empty secret, empty bytes, or an empty `whsec_` key: an empty HMAC key lets
+ * anyone sign.
  *
  * @example
  * ```ts
@@ -30,7 +31,11 @@ const SECRET_PREFIX = 'whsec_';
  * ```
  */
 export function secretKey(secret: string | Uint8Array, option = 'secret'): Buffer {
-  if (typeof secret !== 'string') return Buffer.from(secret);
+  if (typeof secret !== 'string') {
+    // Bytes decoded from an unset variable (Buffer.from(undefined ?? '', 'base64')) are empty.
+    if (secret.byteLength === 0) throw new ConfigurationError(option, '(empty bytes)', 'a key of at least one byte');
+    return Buffer.from(secret);
+  }
   if (!secret) throw new ConfigurationError(option, secret, 'a non-empty secret, such as whsec_ followed by base64');
   if (!secret.startsWith(SECRET_PREFIX)) return Buffer.from(secret, 'utf8');
   const key = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
