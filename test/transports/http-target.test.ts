@@ -429,6 +429,49 @@ describe('webhook target', () => {
     await Promise.all([withoutClientCert.close(), untrusted.close(), mutual.close()]);
   });
 
+  it('fails a header value HTTP cannot carry for good, without counting it against the endpoint', async () => {
+    const { received, url } = await endpoint((_r, res) => res.writeHead(200).end());
+    const target = webhookTarget({
+      url,
+      secret: SECRET,
+      allowAddresses: ['loopback'],
+      circuitBreaker: { failureThreshold: 2 },
+    });
+    const unsendable = [
+      envelope({}, { headers: { 'x-city': '東京' } }),
+      envelope({}, { headers: { 'x-note': 'a\u0001b' } }),
+    ];
+    for (const message of unsendable) {
+      const [outcome] = await target.send([message]);
+      expect(outcome?.status).toBe('permanent');
+      expect(outcome?.status === 'permanent' && outcome.error.message).toMatch(/cannot be sent as an HTTP header/);
+    }
+    // The endpoint is fine: its circuit stays closed for the next message.
+    expect((await target.send([envelope({}, { headers: { 'x-city': 'Zürich' } })]))[0]?.status).toBe('accepted');
+    expect(received).toHaveLength(1);
+    await target.close();
+  });
+
+  it('retries a bearer token that cannot be sent without counting it against the endpoint', async () => {
+    const { received, url } = await endpoint((_r, res) => res.writeHead(200).end());
+    let token = 'sekr\nit';
+    const target = webhookTarget({
+      url,
+      secret: SECRET,
+      allowAddresses: ['loopback'],
+      bearerToken: () => token,
+      circuitBreaker: { failureThreshold: 1 },
+    });
+    const [outcome] = await target.send([envelope({})]);
+    expect(outcome?.status).toBe('retryable');
+    expect(outcome?.status === 'retryable' && outcome.error.message).toMatch(/bearerToken/);
+    expect(outcome?.status === 'retryable' && outcome.error.message).not.toContain('sekr');
+    token = 'token';
+    expect((await target.send([envelope({})]))[0]?.status).toBe('accepted');
+    expect(received).toHaveLength(1);
+    await target.close();
+  });
+
   it('refuses headers it cannot send, delays, and keeps the URL query out of errors', async () => {
     const { received, url } = await endpoint((_r, res) => res.writeHead(500).end());
     const target = webhookTarget({

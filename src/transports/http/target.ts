@@ -12,6 +12,8 @@ import { type PostResponse, post } from './post.ts';
 import { secretKey, signature, WebhookHeader } from './signature.ts';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A character an HTTP header value cannot carry (undici refuses it, as RFC 9110 does). */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const FEATURES: TransportFeatures = {
   fifo: false,
   delay: false,
@@ -273,10 +275,10 @@ export class WebhookTarget implements Sender {
     for (const name in envelope.headers) {
       const value = envelope.headers[name] as string;
       const lower = name.toLowerCase();
-      if (!TOKEN.test(name) || RESERVED_HEADERS.has(lower) || /[\r\n\0]/.test(value)) {
+      if (!TOKEN.test(name) || RESERVED_HEADERS.has(lower) || INVALID_VALUE.test(value)) {
         throw new TransportError(
           this.destination,
-          `Header ${JSON.stringify(name)} cannot be sent as an HTTP header (invalid, or one Missive sets itself). Rename it.`,
+          `Header ${JSON.stringify(name)} cannot be sent as an HTTP header (an invalid name, a value with a control or non-Latin-1 character, or a name Missive sets itself). Rename it, or encode its value.`,
           false,
         );
       }
@@ -299,6 +301,14 @@ export class WebhookTarget implements Sender {
         `The bearerToken provider failed: ${toError(error).message}. The delivery is retried.`,
         true,
         error,
+      );
+    }
+    // Refused here rather than by undici: its refusal would count as the endpoint failing.
+    if (typeof token !== 'string' || INVALID_VALUE.test(token)) {
+      throw new TransportError(
+        this.destination,
+        'The bearerToken provider returned a token that cannot be sent as an HTTP header (not a string, or a control or non-Latin-1 character). The delivery is retried.',
+        true,
       );
     }
     headers.authorization = `Bearer ${token}`;
