@@ -128,3 +128,31 @@ describe('webhook target: 2xx bodies', () => {
     expect(outcome).toBe('accepted');
   });
 });
+
+describe('webhook target: a body trickled to hold the sender', () => {
+  /** An endpoint that sends its status, then one byte at a time, never pausing long enough for a timeout. */
+  async function trickling(status: number) {
+    const timers: NodeJS.Timeout[] = [];
+    const { url } = await endpoint((res) => {
+      res.writeHead(status, { 'content-type': 'text/plain', 'retry-after': '5' });
+      const timer = setInterval(() => res.write('x'), 20);
+      timers.push(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    return { url, stop: () => timers.forEach(clearInterval) };
+  }
+  const stillWaiting = () =>
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 4 s'), 4_000).unref());
+
+  it.each([
+    [200, { status: 'accepted' }],
+    [503, { status: 'retryable', retryAfterMs: 5_000 }],
+  ])('settles a %i whose body keeps trickling within timeoutMs of its status', async (status, expected) => {
+    const { url, stop } = await trickling(status);
+    const target = webhookTarget({ ...options(url), timeoutMs: 300 });
+    const outcome = await Promise.race([target.send([envelope()]).then(([o]) => o), stillWaiting()]);
+    stop();
+    await target.close().catch(() => undefined);
+    expect(outcome).toMatchObject(expected);
+  });
+});

@@ -30,13 +30,17 @@ export interface PostRequest {
   readonly headers: Record<string, string>;
   readonly body: string;
   readonly signal?: AbortSignal | undefined;
+  /** Longest time the body is read once the status is in, in milliseconds; then the connection is dropped. */
+  readonly bodyDeadlineMs: number;
 }
 
 /**
  * POSTs `request` and resolves with the answer once its body has been read, or rejects with the
  * network error (or the signal's reason) when no status came back. Once the status is in, the
  * answer stands even if the body is cut short. A failure's body is read no further than the
- * excerpt, a success's no further than 128 KiB: the connection is then dropped, not drained.
+ * excerpt, a success's no further than 128 KiB, and neither for longer than `bodyDeadlineMs`:
+ * the connection is then dropped, not drained. Undici's body timeout limits each pause only, so
+ * a body trickled a byte at a time would otherwise hold the send for hours.
  */
 export function post(dispatcher: Dispatcher, request: PostRequest): Promise<PostResponse> {
   return new Promise((resolve, reject) => {
@@ -47,7 +51,9 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
     let truncated = false;
     let drained = 0;
     let onAbort: (() => void) | undefined;
+    let deadline: NodeJS.Timeout | undefined;
     const finish = () => {
+      clearTimeout(deadline);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       resolve({ status, retryAfter, excerpt: truncated ? `${excerpt.slice(0, MAX_EXCERPT_CHARS - 1)}…` : excerpt });
     };
@@ -60,8 +66,10 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
           onAbort = () => controller.abort(toError(signal.reason));
           signal.addEventListener('abort', onAbort, { once: true });
         },
-        onResponseStart(_controller, statusCode, headers) {
+        onResponseStart(controller, statusCode, headers) {
           status = statusCode;
+          deadline = setTimeout(() => controller.abort(new Error('body deadline passed')), request.bodyDeadlineMs);
+          deadline.unref();
           const value = headers['retry-after'];
           retryAfter = Array.isArray(value) ? value[0] : value;
         },
@@ -83,6 +91,7 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
           // Once the status is in, the endpoint has answered: a body cut short (by us after the
           // excerpt, by the network, a body timeout or the caller's signal) does not change it.
           if (status !== 0) return finish();
+          clearTimeout(deadline);
           if (onAbort) signal?.removeEventListener('abort', onAbort);
           reject(error);
         },

@@ -48,9 +48,9 @@ export interface WebhookTargetOptions {
   /** Content type of the body. Default `application/json`. */
   readonly contentType?: string;
   /**
-   * Limit on connecting, then on waiting for the response head, then on each pause in the
-   * response body (each its own timer; a body cut short leaves the status standing), in
-   * milliseconds. Default 10 000; at least 1.
+   * Limit on connecting, then on waiting for the response head, then on reading the response
+   * body, both on each pause in it and on the whole of it (each its own timer; a body cut short
+   * leaves the status standing), in milliseconds. Default 10 000; at least 1.
    */
   readonly timeoutMs?: number;
   /** Most connections kept open to the endpoint (keep-alive). Default 32; at least 1. */
@@ -96,6 +96,7 @@ export class WebhookTarget implements Sender {
   readonly #bearerToken: (() => string | Promise<string>) | undefined;
   readonly #contentType: string;
   readonly #retryAfterCapMs: number;
+  readonly #timeoutMs: number;
   readonly #breaker: CircuitBreaker | undefined;
   readonly #pool: Pool;
   readonly #clock: Clock;
@@ -123,6 +124,7 @@ export class WebhookTarget implements Sender {
     this.#bearerToken = options.bearerToken;
     this.#contentType = options.contentType ?? 'application/json';
     const timeoutMs = integerOption('timeoutMs', options.timeoutMs, 10_000, 1);
+    this.#timeoutMs = timeoutMs;
     this.#retryAfterCapMs = integerOption('retryAfterCapMs', options.retryAfterCapMs, 600_000, 0);
     this.#clock = options.clock ?? systemClock;
     const breaker = options.circuitBreaker;
@@ -206,7 +208,13 @@ export class WebhookTarget implements Sender {
     }
     let response: PostResponse;
     try {
-      response = await post(this.#pool, { path: this.#path, headers, body: envelope.body, signal });
+      response = await post(this.#pool, {
+        path: this.#path,
+        headers,
+        body: envelope.body,
+        signal,
+        bodyDeadlineMs: this.#timeoutMs,
+      });
     } catch (thrown) {
       return this.#networkFailure(id, thrown, signal);
     }
