@@ -4,6 +4,7 @@
  */
 import { type IdempotencyStore, memoryIdempotencyStore, RetryLaterError, UnrecoverableError } from 'missive';
 import { secretKey, sign, webhookTarget } from 'missive/http';
+import { ManualClock } from 'missive/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { unhandledRejectionsDuring } from '../helpers/unhandled.ts';
@@ -77,6 +78,27 @@ describe('webhook receiver over node:http', () => {
     expect(again.status).toBe(200);
     expect(again.headers.get('missive-duplicate')).toBe('true');
     expect(again.json).toEqual({ status: 'duplicate' });
+    expect(messages).toHaveLength(1);
+  });
+
+  it('remembers ids for as long as a replay can pass the timestamp check, with a long tolerance', async () => {
+    const start = Date.UTC(2026, 0, 1);
+    const clock = new ManualClock(start);
+    const toleranceMs = 2 * 3_600_000;
+    const { receiver, messages } = recordingReceiver(undefined, { clock, toleranceMs });
+    const body = '{"pay":100}';
+    // Signed toleranceMs ahead of the receiver's clock (skew it allows), then replayed verbatim
+    // until the timestamp is toleranceMs behind: a window of twice the tolerance.
+    const headers = signed(body, { timestampSeconds: (start + toleranceMs) / 1000 });
+    const handle = () => receiver.handle({ method: 'POST', headers: (name) => headers[name], body });
+    expect((await handle()).status).toBe(200);
+    const answers: string[] = [];
+    for (const atMinutes of [61, 239, 241]) {
+      await clock.advance(start + atMinutes * 60_000 - clock.now());
+      const replay = await handle();
+      answers.push(`${atMinutes} min: ${replay.status}${replay.headers['missive-duplicate'] ? ' duplicate' : ''}`);
+    }
+    expect(answers).toEqual(['61 min: 200 duplicate', '239 min: 200 duplicate', '241 min: 401']);
     expect(messages).toHaveLength(1);
   });
 

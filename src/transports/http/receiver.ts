@@ -45,9 +45,11 @@ export interface WebhookReceiverOptions<Body> {
    */
   readonly idempotency?: Omit<IdempotencyOptions, 'store' | 'key'> & {
     /**
-     * Where ids are recorded. Default an in-memory store: enough for one process. Several
-     * instances behind a load balancer need a shared store. Its time to live must exceed
-     * `toleranceMs`, or a replay could run the handler twice.
+     * Where ids are recorded. Default an in-memory store (ids kept for 1 hour, or twice
+     * `toleranceMs` if longer): enough for one process. Several instances behind a load balancer
+     * need a shared store. Its time to live must exceed twice `toleranceMs` (a timestamp may be
+     * `toleranceMs` ahead when first received, and `toleranceMs` behind when replayed), or a
+     * replay could run the handler twice.
      */
     readonly store?: IdempotencyStore;
   };
@@ -135,7 +137,8 @@ export function createWebhookReceiver<Body = unknown>(options: WebhookReceiverOp
   const onError = functionOption('onError', options.onError, defaultOnError);
   const idempotency = resolveIdempotency({
     ...options.idempotency,
-    store: options.idempotency?.store ?? memoryIdempotencyStore({ clock }),
+    // A replay passes the timestamp check for up to twice the tolerance after the first receipt.
+    store: options.idempotency?.store ?? memoryIdempotencyStore({ clock, ttlMs: Math.max(3_600_000, 2 * toleranceMs) }),
   });
   if (typeof idempotency.store.begin !== 'function') {
     throw new ConfigurationError(
