@@ -185,6 +185,27 @@ describe('webhook target', () => {
     await target.close();
   });
 
+  it('ignores a Retry-After that is neither seconds nor an HTTP date, and caps an overlong one', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 24, 12));
+    const answers = ['soon 1', '-5', '1.5', 'Tuesday', '9'.repeat(400)];
+    const { url } = await endpoint((_r, res) => res.writeHead(503, { 'retry-after': answers.shift() as string }).end());
+    const target = webhookTarget({
+      url,
+      secret: SECRET,
+      allowAddresses: ['loopback'],
+      clock,
+      retryAfterCapMs: 600_000,
+      circuitBreaker: false,
+    });
+    const delays = [];
+    for (let i = 0; i < 5; i++) {
+      const [result] = await target.send([envelope({})]);
+      delays.push(result?.status === 'retryable' ? result.retryAfterMs : 'not retryable');
+    }
+    expect(delays).toEqual([undefined, undefined, undefined, undefined, 600_000]);
+    await target.close();
+  });
+
   it('makes the producer wait as long as Retry-After asks, then deliver', async () => {
     const clock = new ManualClock();
     let calls = 0;

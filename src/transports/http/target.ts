@@ -14,6 +14,8 @@ import { secretKey, signature, WebhookHeader } from './signature.ts';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A character an HTTP header value cannot carry (undici refuses it, as RFC 9110 does). */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** The start of an HTTP date in any of RFC 9110's three forms: a day name, then a time of day. */
+const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? .*\b\d{2}:\d{2}:\d{2}\b/;
 const FEATURES: TransportFeatures = {
   fifo: false,
   delay: false,
@@ -324,9 +326,15 @@ export class WebhookTarget implements Sender {
 
   /** Retry-After as milliseconds (seconds, or an HTTP date), capped; undefined when absent or unreadable. */
   #retryAfter(text: string | undefined): number | undefined {
-    if (!text) return undefined;
-    const ms = /^\d+$/.test(text.trim()) ? Number(text) * 1000 : Date.parse(text) - this.#clock.now();
-    if (!Number.isFinite(ms)) return undefined;
+    const value = text?.trim();
+    if (!value) return undefined;
+    let ms: number;
+    // Digits too many for a double are Infinity: the longest wait, so the cap.
+    if (/^\d+$/.test(value)) ms = Number(value) * 1000;
+    // Date.parse reads nearly anything ('soon 1', '-5') as some date in the past: only HTTP dates count.
+    else if (HTTP_DATE.test(value)) ms = Date.parse(value) - this.#clock.now();
+    else return undefined;
+    if (Number.isNaN(ms)) return undefined;
     return Math.min(Math.max(0, ms), this.#retryAfterCapMs);
   }
 }
