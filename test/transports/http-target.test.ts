@@ -519,6 +519,23 @@ describe('webhook target', () => {
     await target.close();
   });
 
+  it("never shows an unparseable URL's credentials or query string in its configuration error", () => {
+    for (const url of [
+      'https://user:pw-s3cr3t@example.com:99999/x?token=s3cr3t',
+      'https://exa mple.com/x?token=s3cr3t',
+    ]) {
+      let thrown: unknown;
+      try {
+        webhookTarget({ url, secret: SECRET });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigurationError);
+      expect((thrown as Error).message).toMatch(/Invalid option url: "https:\/\/.*\/x/);
+      expect(`${(thrown as Error).message} ${JSON.stringify(thrown)}`).not.toContain('s3cr3t');
+    }
+  });
+
   it.each([
     [{ url: 'ftp://example.com/x' }, /Invalid option url: "ftp:"/],
     [{ url: 'not a url' }, /Invalid option url: "not a url"\. Expected an absolute http or https URL/],

@@ -110,7 +110,11 @@ export class WebhookTarget implements Sender {
     try {
       url = new URL(raw);
     } catch {
-      throw new ConfigurationError('url', raw, 'an absolute http or https URL');
+      // Shown without what may be secret: credentials, query string and fragment.
+      const shown = String(raw)
+        .replace(/[?#].*$/s, '')
+        .replace(/^([^/]*\/\/)[^/]*@/, '$1');
+      throw new ConfigurationError('url', shown, 'an absolute http or https URL');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new ConfigurationError('url', url.protocol, 'an http: or https: URL');
