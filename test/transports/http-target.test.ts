@@ -473,6 +473,29 @@ describe('webhook target', () => {
     await target.close();
   });
 
+  it('fails an idempotency key or message id HTTP cannot carry for good, without counting it against the endpoint', async () => {
+    const { received, url } = await endpoint((_r, res) => res.writeHead(200).end());
+    const target = webhookTarget({
+      url,
+      secret: SECRET,
+      allowAddresses: ['loopback'],
+      circuitBreaker: { failureThreshold: 1 },
+    });
+    const unsendable = [
+      envelope({}, { idempotencyKey: 'order-東京' }),
+      envelope({}, { idempotencyKey: 'order-1\r\nx-injected: 1' }),
+      envelope({}, { id: 'msg\u0000', idempotencyKey: 'order-2' }),
+    ];
+    for (const message of unsendable) {
+      const [outcome] = await target.send([message]);
+      expect(outcome?.status).toBe('permanent');
+      expect(outcome?.status === 'permanent' && outcome.error.message).toMatch(/cannot be sent as an HTTP header/);
+    }
+    expect((await target.send([envelope({})]))[0]?.status).toBe('accepted');
+    expect(received).toHaveLength(1);
+    await target.close();
+  });
+
   it('retries a bearer token that cannot be sent without counting it against the endpoint', async () => {
     const { received, url } = await endpoint((_r, res) => res.writeHead(200).end());
     let token = 'sekr\nit';

@@ -275,6 +275,18 @@ export class WebhookTarget implements Sender {
    * cannot be sent.
    */
   #headers(envelope: OutgoingEnvelope): Record<string, string> {
+    for (const [field, value] of [
+      ['idempotency key', envelope.idempotencyKey],
+      ['message id', envelope.id],
+    ] as const) {
+      if (INVALID_VALUE.test(value)) {
+        throw new TransportError(
+          this.destination,
+          `The ${field} ${JSON.stringify(value.slice(0, 64))} cannot be sent as an HTTP header (a control or non-Latin-1 character). Use ASCII ids.`,
+          false,
+        );
+      }
+    }
     const timestampSeconds = Math.floor(this.#clock.now() / 1000);
     const headers: Record<string, string> = {
       'content-type': this.#contentType,
