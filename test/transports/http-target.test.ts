@@ -564,6 +564,7 @@ describe('webhook target', () => {
     [{ url: 'not a url' }, /Invalid option url: "not a url"\. Expected an absolute http or https URL/],
     [{ secret: [] }, /Invalid option secret/],
     [{ timeoutMs: 0 }, /Invalid option timeoutMs: 0/],
+    [{ contentType: 'application/json\r\nx-injected: 1' }, /Invalid option contentType/],
   ])('rejects invalid options %o', (overrides, message) => {
     const options = { url: 'https://example.com/hooks', secret: SECRET, ...overrides } as never;
     expect(() => webhookTarget(options)).toThrow(message);

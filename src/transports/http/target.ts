@@ -129,6 +129,9 @@ export class WebhookTarget implements Sender {
     );
     this.#bearerToken = options.bearerToken;
     this.#contentType = options.contentType ?? 'application/json';
+    // Checked here: undici would refuse it on every send, each refusal counted against the endpoint.
+    if (typeof this.#contentType !== 'string' || INVALID_VALUE.test(this.#contentType))
+      throw new ConfigurationError('contentType', this.#contentType, 'a media type such as application/json');
     const timeoutMs = integerOption('timeoutMs', options.timeoutMs, 10_000, 1);
     this.#timeoutMs = timeoutMs;
     this.#retryAfterCapMs = integerOption('retryAfterCapMs', options.retryAfterCapMs, 600_000, 0);
