@@ -12,8 +12,8 @@ import {
   FailureReason,
   memoryIdempotencyStore,
   type Receiver,
-  readFailureHeaders,
   RetryLaterError,
+  readFailureHeaders,
   UnrecoverableError,
 } from 'missive';
 import { afterEach, describe, expect, it } from 'vitest';
