@@ -30,7 +30,10 @@ export interface PostRequest {
   readonly headers: Record<string, string>;
   readonly body: string;
   readonly signal?: AbortSignal | undefined;
-  /** Longest time the body is read once the status is in, in milliseconds; then the connection is dropped. */
+  /**
+   * Longest time the body is read once the status is in, in milliseconds, checked as each chunk
+   * arrives (a pause is limited by the dispatcher's body timeout); then the connection is dropped.
+   */
   readonly bodyDeadlineMs: number;
 }
 
@@ -51,9 +54,10 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
     let truncated = false;
     let drained = 0;
     let onAbort: (() => void) | undefined;
-    let deadline: NodeJS.Timeout | undefined;
+    // When the status came: each chunk of the body checks the deadline against it. No timer per
+    // request; a body that stops altogether is cut by undici's body timeout (each pause).
+    let statusAt = 0;
     const finish = () => {
-      clearTimeout(deadline);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       resolve({ status, retryAfter, excerpt: truncated ? `${excerpt.slice(0, MAX_EXCERPT_CHARS - 1)}…` : excerpt });
     };
@@ -66,14 +70,17 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
           onAbort = () => controller.abort(toError(signal.reason));
           signal.addEventListener('abort', onAbort, { once: true });
         },
-        onResponseStart(controller, statusCode, headers) {
+        onResponseStart(_controller, statusCode, headers) {
           status = statusCode;
-          deadline = setTimeout(() => controller.abort(new Error('body deadline passed')), request.bodyDeadlineMs);
-          deadline.unref();
+          statusAt = performance.now();
           const value = headers['retry-after'];
           retryAfter = Array.isArray(value) ? value[0] : value;
         },
         onResponseData(controller, chunk) {
+          if (performance.now() - statusAt > request.bodyDeadlineMs) {
+            controller.abort(new Error('body deadline passed'));
+            return;
+          }
           if (status >= 200 && status < 300) {
             // Read to keep the connection alive, but never wait on an endless body.
             drained += chunk.length;
@@ -91,7 +98,6 @@ export function post(dispatcher: Dispatcher, request: PostRequest): Promise<Post
           // Once the status is in, the endpoint has answered: a body cut short (by us after the
           // excerpt, by the network, a body timeout or the caller's signal) does not change it.
           if (status !== 0) return finish();
-          clearTimeout(deadline);
           if (onAbort) signal?.removeEventListener('abort', onAbort);
           reject(error);
         },

@@ -51,8 +51,9 @@ export interface WebhookTargetOptions {
   readonly contentType?: string;
   /**
    * Limit on connecting, then on waiting for the response head, then on reading the response
-   * body, both on each pause in it and on the whole of it (each its own timer; a body cut short
-   * leaves the status standing), in milliseconds. Default 10 000; at least 1.
+   * body: on each pause in it, and on the whole of it as each chunk arrives (so a whole body
+   * takes at most about twice this; a body cut short leaves the status standing), in
+   * milliseconds. Default 10 000; at least 1.
    */
   readonly timeoutMs?: number;
   /** Most connections kept open to the endpoint (keep-alive). Default 32; at least 1. */
@@ -278,17 +279,16 @@ export class WebhookTarget implements Sender {
    * cannot be sent.
    */
   #headers(envelope: OutgoingEnvelope): Record<string, string> {
-    for (const [field, value] of [
-      ['idempotency key', envelope.idempotencyKey],
-      ['message id', envelope.id],
-    ] as const) {
-      if (INVALID_VALUE.test(value)) {
-        throw new TransportError(
-          this.destination,
-          `The ${field} ${JSON.stringify(value.slice(0, 64))} cannot be sent as an HTTP header (a control or non-Latin-1 character). Use ASCII ids.`,
-          false,
-        );
-      }
+    const { idempotencyKey, id } = envelope;
+    if (INVALID_VALUE.test(idempotencyKey) || INVALID_VALUE.test(id)) {
+      const [field, value] = INVALID_VALUE.test(idempotencyKey)
+        ? ['idempotency key', idempotencyKey]
+        : ['message id', id];
+      throw new TransportError(
+        this.destination,
+        `The ${field} ${JSON.stringify(value.slice(0, 64))} cannot be sent as an HTTP header (a control or non-Latin-1 character). Use ASCII ids.`,
+        false,
+      );
     }
     const timestampSeconds = Math.floor(this.#clock.now() / 1000);
     const headers: Record<string, string> = {
