@@ -204,7 +204,8 @@ export function createConsumer<Body = unknown>(options: ConsumerOptions<Body>): 
     steps.push(
       options.telemetry.process(
         { name: receiver.source, system: receiver.messagingSystem ?? 'missive' },
-        // The receive loop runs in the context consumer.start() was called in: no delivery's own.
+        // The active span in the receive loop is never a delivery's own (it is the caller's of
+        // start(), unless the instrumentation detached the loops from it).
         { clock, ambient: false },
       ),
     );

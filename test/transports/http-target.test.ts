@@ -164,9 +164,20 @@ describe('webhook target', () => {
     await target.close();
   });
 
-  it('honours Retry-After in seconds and as an HTTP date, capped', async () => {
+  it.each([
+    [
+      'honours Retry-After in seconds and as an HTTP date, capped',
+      ['120', new Date(Date.UTC(2026, 10, 24, 12, 0, 30)).toUTCString(), '999999'],
+      [120_000, 30_000, 600_000],
+    ],
+    [
+      'ignores a Retry-After that is neither seconds nor an HTTP date, and caps an overlong one',
+      ['soon 1', '-5', '1.5', 'Tuesday', '9'.repeat(400)],
+      [undefined, undefined, undefined, undefined, 600_000],
+    ],
+  ])('%s', async (_, values, expected) => {
     const clock = new ManualClock(Date.UTC(2026, 10, 24, 12));
-    const answers = ['120', new Date(Date.UTC(2026, 10, 24, 12, 0, 30)).toUTCString(), '999999'];
+    const answers = [...values];
     const { url } = await endpoint((_r, res) => res.writeHead(503, { 'retry-after': answers.shift() as string }).end());
     const target = webhookTarget({
       url,
@@ -177,32 +188,11 @@ describe('webhook target', () => {
       circuitBreaker: false,
     });
     const delays = [];
-    for (let i = 0; i < 3; i++) {
-      const [result] = await target.send([envelope({})]);
-      delays.push(result?.status === 'retryable' ? result.retryAfterMs : undefined);
-    }
-    expect(delays).toEqual([120_000, 30_000, 600_000]);
-    await target.close();
-  });
-
-  it('ignores a Retry-After that is neither seconds nor an HTTP date, and caps an overlong one', async () => {
-    const clock = new ManualClock(Date.UTC(2026, 10, 24, 12));
-    const answers = ['soon 1', '-5', '1.5', 'Tuesday', '9'.repeat(400)];
-    const { url } = await endpoint((_r, res) => res.writeHead(503, { 'retry-after': answers.shift() as string }).end());
-    const target = webhookTarget({
-      url,
-      secret: SECRET,
-      allowAddresses: ['loopback'],
-      clock,
-      retryAfterCapMs: 600_000,
-      circuitBreaker: false,
-    });
-    const delays = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < values.length; i++) {
       const [result] = await target.send([envelope({})]);
       delays.push(result?.status === 'retryable' ? result.retryAfterMs : 'not retryable');
     }
-    expect(delays).toEqual([undefined, undefined, undefined, undefined, 600_000]);
+    expect(delays).toEqual(expected);
     await target.close();
   });
 
